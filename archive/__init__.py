@@ -1,0 +1,17 @@
+"""The archive on disk: its layout, the batch writer, and the dedup index kept with it.
+
+Layout (paths relative to the archive root)::
+
+    articles/date=YYYY-MM-DD/<run_id>-<seq>.jsonl.gz     Article records (by fetch date, UTC)
+    quarantine/date=YYYY-MM-DD/<run_id>-<seq>.jsonl.gz   QuarantineRecord records
+    manifests/<run_id>.json                              one Manifest per run
+    state/index.sqlite                                   dedup index (URL keys, text fingerprints)
+    tmp/                                                 files being written; never read
+
+A data file exists for readers only once a manifest names it.
+"""
+
+from archive.index import DedupIndex, text_fingerprint, url_key
+from archive.writer import ArchiveWriter, parse_archive_uri
+
+__all__ = ["ArchiveWriter", "DedupIndex", "parse_archive_uri", "text_fingerprint", "url_key"]

@@ -1,0 +1,80 @@
+"""The archive's main record: one cleaned news article."""
+
+import hashlib
+import re
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from schemas._types import HttpUrlStr
+
+SCHEMA_VERSION = 1
+
+MIN_TEXT_WORDS = 25
+"""Below this many words a page is not an article (teaser, stub, paywall or error page)."""
+
+_WORD = re.compile(r"\w+")
+
+
+def article_id(canonical_url: str) -> str:
+    """Stable id of an article: the first 128 bits of SHA-256 of its canonical URL, in hex."""
+    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:32]
+
+
+def content_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class ExtractorInfo(BaseModel):
+    """Which extractor produced the text, so it can be re-run or compared later."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+
+
+class Article(BaseModel):
+    """A news article as stored in the archive (one JSON line in an article batch)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: str = Field(pattern=r"^[0-9a-f]{32}$", description="article_id(canonical_url)")
+    url: HttpUrlStr = Field(description="URL the page was fetched from (after redirects)")
+    canonical_url: HttpUrlStr
+    source: str = Field(min_length=1, description="Outlet name from the sources file")
+    title: str | None = None
+    text: str = Field(description="Cleaned article body, one paragraph per line")
+    authors: list[str] = Field(default_factory=list)
+    published_at: AwareDatetime | None = None
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    original_publisher: str | None = Field(
+        default=None, description="Wire or syndication source named on the page, e.g. 'Associated Press'"
+    )
+    fetched_at: AwareDatetime
+    content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of `text` (UTF-8)")
+    extractor: ExtractorInfo
+
+    @field_validator("text")
+    @classmethod
+    def _text_is_an_article(cls, text: str) -> str:
+        words = len(_WORD.findall(text))
+        if words < MIN_TEXT_WORDS:
+            raise ValueError(f"text has {words} words, fewer than the {MIN_TEXT_WORDS} an article needs")
+        return text
+
+    @field_validator("authors")
+    @classmethod
+    def _authors_not_blank(cls, authors: list[str]) -> list[str]:
+        if any(not a.strip() for a in authors):
+            raise ValueError("authors contains a blank name")
+        return authors
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Article":
+        if self.id != article_id(self.canonical_url):
+            raise ValueError("id is not article_id(canonical_url)")
+        if self.content_sha256 != content_sha256(self.text):
+            raise ValueError("content_sha256 does not match text")
+        return self

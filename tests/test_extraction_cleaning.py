@@ -1,0 +1,40 @@
+import pytest
+
+from extraction.cleaning import clean_text
+
+BODY = "Chinese President Xi Jinping on Friday told top US diplomat Antony Blinken that the two should be partners."
+BODY2 = "Blinken, in China for the second time in less than a year, met leading Chinese politicians in Beijing."
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "expected_text", "publisher"),
+    [
+        # 1. the headline repeated as the first line
+        (f"Xi tells Blinken\n{BODY}", "Xi tells Blinken", BODY, None),
+        # 2. boilerplate phrases alone on a line
+        (f"Skip to main content\n{BODY}\nRead more\n{BODY2}\nSource link\nBack to top button", None, f"{BODY}\n{BODY2}", None),
+        (f"{BODY}\nArchives\n{BODY2}", None, f"{BODY}\n{BODY2}", None),
+        # 3. a trailing block heading ends the article
+        (f"{BODY}\n{BODY2}\n{BODY}\nPopular posts from this blog\nThe Republican primary race\nMore text", None, f"{BODY}\n{BODY2}\n{BODY}", None),
+        (f"{BODY}\n{BODY2}\n{BODY}\nComments\nGreat article!", None, f"{BODY}\n{BODY2}\n{BODY}", None),
+        # ... but not before the article has begun
+        ("Comments\n" + "\n".join([BODY] * 3), None, "\n".join([BODY] * 3), None),
+        (f"{BODY}\nComments\n{BODY2}", None, f"{BODY}\n{BODY2}", None),
+        # 4. feed teasers
+        (f"A teaser that repeats the lead Read Full Article at RT.com\n{BODY}", None, BODY, None),
+        # 5. desk prefixes
+        (f"Ns News Online Desk:Ns News Online Desk: TAIPEI, Taiwan (AP) — {BODY}", None, f"TAIPEI, Taiwan (AP) — {BODY}", None),
+        # 6. attribution lines name the publisher
+        (f"{BODY}\nBy Associated Press", None, BODY, "Associated Press"),
+        (f"{BODY}\nSource: Kuwait News Agency", None, BODY, "Kuwait News Agency"),
+        (f"{BODY}\nfrom The Dawn News - Home https://ift.tt/1gBO6wd", None, BODY, "The Dawn News"),
+        # a byline naming a person is not an attribution
+        (f"By Jane Doe\n{BODY}", None, f"By Jane Doe\n{BODY}", None),
+        # whitespace is folded, blank lines dropped
+        (f"  {BODY}  \n\n\n{BODY2}", None, f"{BODY}\n{BODY2}", None),
+    ],
+)
+def test_clean_text_rules(text, title, expected_text, publisher):
+    cleaned = clean_text(text, title)
+    assert cleaned.text == expected_text
+    assert cleaned.original_publisher == publisher
