@@ -1,0 +1,104 @@
+"""``NewsWebServer``: serves a NewsWeb on 127.0.0.1, as a web server or as an HTTP proxy."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from newsweb.site import NewsWeb
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def _serve(self, send_body: bool) -> None:
+        if self.path.startswith(("http://", "https://")):  # proxy mode: absolute URL
+            parts = urlsplit(self.path)
+            host = parts.hostname or ""
+            path = parts.path or "/"
+            if parts.query:
+                path += f"?{parts.query}"
+        else:  # web server mode: route by Host header
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+            path = self.path
+        status, headers, body = self.server.web.render(host, path)
+        self.server.record((self.command, host, path, status))
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._serve(True)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._serve(False)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], web: NewsWeb) -> None:
+        super().__init__(address, _Handler)
+        self.web = web
+        self.requests: list[tuple[str, str, str, int]] = []
+        self._lock = threading.Lock()
+
+    def record(self, entry: tuple[str, str, str, int]) -> None:
+        with self._lock:
+            self.requests.append(entry)
+
+
+class NewsWebServer:
+    """Serve ``web`` on ``host:port`` (port 0: a free port) in a background thread."""
+
+    def __init__(self, web: NewsWeb, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.web = web
+        self._address = (host, port)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> NewsWebServer:
+        if self._server is None:
+            self._server = _Server(self._address, self.web)
+            self._thread = threading.Thread(target=self._server.serve_forever, name="newsweb", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            assert self._thread is not None
+            self._thread.join()
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("news web server is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def requests(self) -> list[tuple[str, str, str, int]]:
+        """(method, host, path and query, status) of every request served so far."""
+        if self._server is None:
+            return []
+        return list(self._server.requests)
+
+    def __enter__(self) -> NewsWebServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
