@@ -20,6 +20,10 @@ from extraction.urls import canonical_url
 
 _LANG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{2,8})*$")
 _BY = re.compile(r"^\s*by\s+", re.IGNORECASE)
+# Not names: dates that themes put in "byline" elements (Blogger's post-timestamp).
+_NOT_A_NAME = re.compile(
+    r"\d|^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?$|^(?:admin|staff|editor|guest)$", re.IGNORECASE
+)
 
 # Where pages declare their publication time, most specific first.
 _DATE_XPATHS = (
@@ -115,7 +119,7 @@ def _authors(raw: str | None) -> list[str]:
     names: list[str] = []
     for part in re.split(r";|\band\b|,", raw):
         name = _BY.sub("", part).strip(" .")
-        if name and name not in names:
+        if name and name not in names and not _NOT_A_NAME.search(name):
             names.append(name)
     return names
 

@@ -1,0 +1,74 @@
+"""What a run did, read from the crawl's stats, for people (the CLI summary)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# (column title, stats key) in the order they are printed
+_COLUMNS = (
+    ("fetched", "news/pages"),
+    ("stored", "archive/stored"),
+    ("dup URL", "dedup/dropped_url"),
+    ("dup text", "dedup/dropped_text"),
+    ("quarantined", "archive/quarantined"),
+    ("fetch failed", "fetch/failed/article"),
+)
+
+
+@dataclass
+class RunSummary:
+    stats: dict[str, Any]
+    sources: list[str] = field(default_factory=list)
+
+    def total(self, key: str) -> int:
+        return int(self.stats.get(key, 0))
+
+    def by_source(self, key: str, source: str) -> int:
+        return int(self.stats.get(f"{key}/by_source/{source}", 0))
+
+    @property
+    def duplicates(self) -> int:
+        return self.total("dedup/dropped_url") + self.total("dedup/dropped_text")
+
+    @property
+    def ok(self) -> bool:
+        """The run finished and its archive was written."""
+        return self.stats.get("finish_reason") == "finished" and "archive/run_id" in self.stats
+
+    def format(self) -> str:
+        stored, dups, quarantined = (
+            self.total("archive/stored"),
+            self.duplicates,
+            self.total("archive/quarantined"),
+        )
+        lines = [
+            f"run {self.stats.get('archive/run_id', '?')} into {self.stats.get('archive/root', '?')}: "
+            f"{self.stats.get('finish_reason', 'did not finish')}",
+            f"pages fetched: {self.total('news/pages')}",
+            f"articles stored: {stored}; duplicates skipped: {dups} "
+            f"(same URL {self.total('dedup/dropped_url')}, same text {self.total('dedup/dropped_text')}); "
+            f"quarantined: {quarantined}",
+        ]
+        errors = self.total("discovery/feed_errors") + self.total("discovery/sitemap_errors")
+        failed = sum(v for k, v in self.stats.items() if k.startswith("fetch/failed/reason/"))
+        ignored = sum(v for k, v in self.stats.items() if k.startswith("fetch/ignored/") and "/by_source/" not in k)
+        if errors or failed or ignored:
+            lines.append(
+                f"unreadable feeds/sitemaps: {errors}; requests failed: {failed}; "
+                f"skipped by rule (robots.txt): {ignored}"
+            )
+        if stored == 0:
+            lines.append(
+                "Nothing new stored: every article found was already in the archive."
+                if dups
+                else "Nothing stored: no article was found."
+            )
+        width = max([len(s) for s in self.sources] + [6])
+        lines.append("")
+        lines.append("outlet".ljust(width) + "".join(f"  {title:>11}" for title, _ in _COLUMNS))
+        for source in self.sources:
+            lines.append(
+                source.ljust(width) + "".join(f"  {self.by_source(key, source):>11}" for _, key in _COLUMNS)
+            )
+        return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""Stage 4: write articles and quarantine records into the archive.
+
+All file work runs on one I/O thread, off the reactor: appending a record, and committing
+a full batch (fsync, rename, manifest, index; see ``archive/writer.py``). Waiting for that
+thread is the pipeline's backpressure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
+
+from archive import ArchiveWriter, parse_archive_uri
+from archive.writer import new_run_id
+from pipelines._stats import count
+from schemas import Article, QuarantineRecord
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class StorePipeline:
+    def __init__(
+        self,
+        archive_root: Path,
+        stats: StatsCollector,
+        *,
+        max_records: int = 5000,
+        max_bytes: int = 64 * 1024 * 1024,
+        run_id: str | None = None,
+    ) -> None:
+        self.stats = stats
+        self.writer = ArchiveWriter(
+            Path(archive_root), run_id=run_id or new_run_id(), max_records=max_records, max_bytes=max_bytes
+        )
+        self._io: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        s = crawler.settings
+        return cls(
+            archive_root=parse_archive_uri(s["ARCHIVE_URI"]),
+            stats=crawler.stats,
+            max_records=s.getint("ARCHIVE_BATCH_MAX_RECORDS"),
+            max_bytes=s.getint("ARCHIVE_BATCH_MAX_BYTES"),
+            run_id=s.get("ARCHIVE_RUN_ID") or None,
+        )
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        assert self._io is not None, "store pipeline is not open"
+        return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
+
+    async def open_spider(self) -> None:
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-io")
+        recovery = await self._run(self.writer.open)
+        self.stats.set_value("archive/run_id", self.writer.run_id)
+        self.stats.set_value("archive/root", str(self.writer.root))
+        for name in ("tmp_files_removed", "orphans_removed", "batches_reindexed", "runs_interrupted"):
+            if value := getattr(recovery, name):
+                self.stats.set_value(f"archive/recovery/{name}", value)
+
+    async def close_spider(self) -> None:
+        try:
+            committed = await self._run(self.writer.close)
+            self.stats.inc_value("archive/batches", len(committed))
+        finally:
+            assert self._io is not None
+            self._io.shutdown(wait=True)
+            self._io = None
+
+    async def process_item(self, item: object) -> object:
+        if not isinstance(item, (Article, QuarantineRecord)):
+            return item
+        full = await self._run(self.writer.add, item)
+        if full is not None:
+            await self._run(self.writer.commit, full)
+            self.stats.inc_value("archive/batches")
+        if isinstance(item, Article):
+            count(self.stats, "archive/stored", item.source)
+        else:
+            count(self.stats, "archive/quarantined", item.source)
+        return item

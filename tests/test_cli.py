@@ -1,0 +1,58 @@
+"""The ``newsarchive`` command, run as a user runs it (a subprocess)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from archive.reader import read_articles
+
+
+def newsarchive(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+
+
+def test_demo_twice_stores_everything_once_and_then_says_nothing_is_new(tmp_path):
+    out = tmp_path / "demo"
+    first = newsarchive("demo", "--out", str(out))
+    assert first.returncode == 0, first.stderr[-3000:]
+    stored = int(re.search(r"articles stored: (\d+)", first.stdout).group(1))
+    assert stored == len(list(read_articles(out))) > 0
+    assert re.search(r"^RT\s+\d+\s+\d+", first.stdout, re.MULTILINE), first.stdout
+
+    second = newsarchive("demo", "--out", str(out))
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "articles stored: 0;" in second.stdout
+    assert "Nothing new stored: every article found was already in the archive." in second.stdout
+    assert len(list(read_articles(out))) == stored
+
+
+def test_bad_sources_file_exits_2_naming_file_and_key(tmp_path):
+    bad = tmp_path / "sources.toml"
+    bad.write_text('[[sources]]\nname = "A"\nfeeds = ["not a url"]\n')
+    proc = newsarchive("crawl", "--sources", str(bad), "--out", str(tmp_path / "a"))
+    assert proc.returncode == 2
+    assert f"{bad}: sources.0.feeds.0" in proc.stderr
+    assert not (tmp_path / "a").exists()
+
+
+def test_unwritable_archive_exits_2_before_crawling(tmp_path):
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sources]]\nname = "A"\nfeeds = ["http://a.test/rss"]\n')
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    proc = newsarchive("crawl", "--sources", str(sources), "--out", str(blocker / "archive"))
+    assert proc.returncode == 2
+    assert "cannot be written" in proc.stderr
+
+
+def test_unsupported_archive_scheme_exits_2(tmp_path):
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sources]]\nname = "A"\nfeeds = ["http://a.test/rss"]\n')
+    proc = newsarchive("crawl", "--sources", str(sources), "--out", "gs://bucket/x")
+    assert proc.returncode == 2
+    assert "unsupported scheme 'gs'" in proc.stderr
