@@ -11,7 +11,7 @@ Layout (paths relative to the archive root)::
 A data file exists for readers only once a manifest names it.
 """
 
-from archive.index import DedupIndex, text_fingerprint, url_key
+from archive.index import DedupIndex, index_entry, text_fingerprint, url_key
 from archive.writer import ArchiveWriter, parse_archive_uri
 
-__all__ = ["ArchiveWriter", "DedupIndex", "parse_archive_uri", "text_fingerprint", "url_key"]
+__all__ = ["ArchiveWriter", "DedupIndex", "index_entry", "parse_archive_uri", "text_fingerprint", "url_key"]

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from extraction.urls import normalize_url
+from schemas import Article
 
 _WORD = re.compile(r"\w+")
 
@@ -35,6 +36,13 @@ def text_fingerprint(text: str) -> str:
     punctuation, quotes, whitespace or letter case."""
     words = " ".join(_WORD.findall(text.casefold()))
     return hashlib.sha256(words.encode("utf-8")).hexdigest()[:32]
+
+
+def index_entry(article: Article) -> tuple[str, list[str], str]:
+    """What the index keeps of an article: its id, the keys of its canonical and fetched
+    URLs, and its text fingerprint."""
+    keys = sorted({url_key(article.canonical_url), url_key(article.url)})
+    return article.id, keys, text_fingerprint(article.text)
 
 
 class DedupIndex:

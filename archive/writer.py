@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, urlsplit
 
-from archive.index import DedupIndex, text_fingerprint, url_key
+from archive.index import DedupIndex, index_entry
 from schemas import Article, Manifest, ManifestFile, QuarantineRecord
 
 logger = logging.getLogger(__name__)
@@ -166,8 +166,7 @@ class ArchiveWriter:
         batch.records += 1
         batch.raw_bytes += len(line)
         if isinstance(record, Article):
-            keys = sorted({url_key(record.canonical_url), url_key(record.url)})
-            batch.entries.append((record.id, keys, text_fingerprint(record.text)))
+            batch.entries.append(index_entry(record))
         if batch.records >= self.max_records or batch.raw_bytes >= self.max_bytes:
             del self._open[(kind, day)]
             return batch
@@ -260,13 +259,7 @@ class ArchiveWriter:
         for rel, entry in named.items():
             if entry.kind == ARTICLES and rel not in indexed:
                 articles = [Article.model_validate_json(line) for line in _read_lines(self.root / rel)]
-                self.index.add_batch(
-                    rel,
-                    [
-                        (a.id, sorted({url_key(a.canonical_url), url_key(a.url)}), text_fingerprint(a.text))
-                        for a in articles
-                    ],
-                )
+                self.index.add_batch(rel, [index_entry(a) for a in articles])
                 reindexed += 1
         recovery = Recovery(tmp_removed, orphans, reindexed, interrupted)
         if recovery != Recovery():
@@ -290,5 +283,7 @@ class _Closing:
         return self._stream.write(data)
 
     def close(self) -> None:
-        self._stream.close()
-        self._raw.close()
+        try:
+            self._stream.close()
+        finally:
+            self._raw.close()

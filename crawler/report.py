@@ -33,8 +33,12 @@ class RunSummary:
 
     @property
     def ok(self) -> bool:
-        """The run finished and its archive was written."""
-        return self.stats.get("finish_reason") == "finished" and "archive/run_id" in self.stats
+        """The run finished and its archive was written without errors."""
+        return (
+            self.stats.get("finish_reason") == "finished"
+            and "archive/run_id" in self.stats
+            and not self.stats.get("archive/write_errors")
+        )
 
     def format(self) -> str:
         stored, dups, quarantined = (
@@ -58,6 +62,8 @@ class RunSummary:
                 f"unreadable feeds/sitemaps: {errors}; requests failed: {failed}; "
                 f"skipped by rule (robots.txt): {ignored}"
             )
+        if write_errors := self.total("archive/write_errors"):
+            lines.append(f"ARCHIVE WRITE ERRORS: {write_errors} (see the log); the run failed")
         if stored == 0:
             lines.append(
                 "Nothing new stored: every article found was already in the archive."

@@ -13,7 +13,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
-from archive import DedupIndex, parse_archive_uri, text_fingerprint, url_key
+from archive import DedupIndex, index_entry, parse_archive_uri
 from archive.writer import STATE
 from pipelines._stats import count
 from schemas import Article
@@ -39,12 +39,11 @@ class DedupPipeline:
     def process_item(self, item: object) -> object:
         if not isinstance(item, Article):
             return item
-        keys = {url_key(item.canonical_url), url_key(item.url)}
+        _, keys, fingerprint = index_entry(item)
         for key in keys:
             if stored := self._urls.get(key) or self.index.article_for_url(key):
                 count(self.stats, "dedup/dropped_url", item.source)
                 raise DropItem(f"Duplicate URL {item.url}: stored as article {stored}", log_level="INFO")
-        fingerprint = text_fingerprint(item.text)
         if stored := self._texts.get(fingerprint) or self.index.article_for_text(fingerprint):
             count(self.stats, "dedup/dropped_text", item.source)
             raise DropItem(f"Duplicate text at {item.url}: same text as article {stored}", log_level="INFO")

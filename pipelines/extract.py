@@ -6,18 +6,13 @@ empty, no article text) becomes a ``QuarantineRecord`` with the reason.
 
 from __future__ import annotations
 
-import logging
-from datetime import UTC, datetime
-
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
 from extraction import ExtractionError, Extractor
-from pipelines._stats import count
+from pipelines._stats import count, quarantine
 from schemas import ArticleCandidate, FetchedPage, QuarantineRecord
 from schemas.article import article_id, content_sha256
-
-logger = logging.getLogger(__name__)
 
 
 class ExtractPipeline:
@@ -61,14 +56,12 @@ class ExtractPipeline:
         )
 
     def _quarantine(self, page: FetchedPage, reason: str) -> QuarantineRecord:
-        logger.warning("Quarantined %s at extraction: %s", page.url, reason)
-        count(self.stats, "extract/quarantined", page.source)
-        return QuarantineRecord(
+        return quarantine(
+            self.stats,
+            "extract",
             url=page.url,
             source=page.source,
-            stage="extract",
-            reason=reason,
             fetched_at=page.fetched_at,
-            quarantined_at=datetime.now(UTC),
+            reason=reason,
             data={"status": page.status, "content_type": page.content_type, "request_url": page.request_url},
         )

@@ -79,10 +79,17 @@ class StorePipeline:
     async def process_item(self, item: object) -> object:
         if not isinstance(item, (Article, QuarantineRecord)):
             return item
-        full = await self._run(self.writer.add, item)
-        if full is not None:
-            await self._run(self.writer.commit, full)
-            self.stats.inc_value("archive/batches")
+        try:
+            full = await self._run(self.writer.add, item)
+            if full is not None:
+                await self._run(self.writer.commit, full)
+                self.stats.inc_value("archive/batches")
+        except OSError as exc:
+            # counted so that the run is reported as failed; the article is not marked as
+            # seen, so the next run fetches it again
+            self.stats.inc_value("archive/write_errors")
+            logger.error("Could not write %s to the archive: %s", getattr(item, "url", item), exc)
+            raise
         if isinstance(item, Article):
             count(self.stats, "archive/stored", item.source)
         else:

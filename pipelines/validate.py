@@ -6,18 +6,13 @@ extracted fields kept for inspection; nothing is dropped silently.
 
 from __future__ import annotations
 
-import logging
-from datetime import UTC, datetime
-
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from pipelines._stats import count
-from schemas import Article, ArticleCandidate, QuarantineRecord
-
-logger = logging.getLogger(__name__)
+from pipelines._stats import count, quarantine
+from schemas import Article, ArticleCandidate
 
 
 def describe(exc: ValidationError) -> str:
@@ -39,16 +34,13 @@ class ValidatePipeline:
         try:
             article = Article.model_validate(item.fields)
         except ValidationError as exc:
-            reason = describe(exc)
-            logger.warning("Quarantined %s at validation: %s", item.url, reason)
-            count(self.stats, "validate/quarantined", item.source)
-            return QuarantineRecord(
+            return quarantine(
+                self.stats,
+                "validate",
                 url=item.url,
                 source=item.source,
-                stage="validate",
-                reason=reason,
                 fetched_at=item.fetched_at,
-                quarantined_at=datetime.now(UTC),
+                reason=describe(exc),
                 data=to_jsonable_python(item.fields, fallback=repr),
             )
         count(self.stats, "validate/valid", item.source)

@@ -1,15 +1,23 @@
 """Each pipeline stage alone, built with plain values (no crawl)."""
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
+import pytest_twisted
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
+from twisted.internet.defer import Deferred
+
+import archive.writer
 from archive import ArchiveWriter
+from archive.reader import read_articles, read_quarantine
+from crawler.report import RunSummary
 from pipelines.dedup import DedupPipeline
 from pipelines.extract import ExtractPipeline
+from pipelines.store import StorePipeline
 from pipelines.validate import ValidatePipeline
 from schemas import Article, ArticleCandidate, FetchedPage, QuarantineRecord
 
@@ -148,3 +156,44 @@ def test_dedup_across_runs_uses_the_archive_index(tmp_path, stats):
         assert dedup.process_item(fresh) is fresh
     finally:
         dedup.close_spider()
+
+
+def _await(coro):
+    """Run an asyncio coroutine from a pytest-twisted test (the reactor is asyncio's)."""
+    return Deferred.fromFuture(asyncio.ensure_future(coro))
+
+
+@pytest_twisted.ensureDeferred
+async def test_store_writes_batches_and_counts_per_source(tmp_path, stats):
+    store = StorePipeline(tmp_path, stats, max_records=1)
+    await _await(store.open_spider())
+    article = _article(stats)
+    assert await _await(store.process_item(article)) is article
+    record = ExtractPipeline(stats).process_item(page(html=""))
+    await _await(store.process_item(record))
+    await _await(store.close_spider())
+    assert stats.get_value("archive/stored/by_source/News") == 1
+    assert stats.get_value("archive/quarantined") == 1
+    assert stats.get_value("archive/batches") == 2
+    assert [a.id for a in read_articles(tmp_path)] == [article.id]
+    assert [q.reason for q in read_quarantine(tmp_path)] == ["empty page"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_store_write_error_is_counted_and_fails_the_run(tmp_path, stats, monkeypatch):
+    store = StorePipeline(tmp_path, stats, max_records=1)
+    await _await(store.open_spider())
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(archive.writer.os, "replace", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        await _await(store.process_item(_article(stats)))
+    monkeypatch.undo()
+    await _await(store.close_spider())
+    assert stats.get_value("archive/write_errors") == 1
+    stats.set_value("finish_reason", "finished")
+    summary = RunSummary(stats.get_stats(), sources=["News"])
+    assert not summary.ok
+    assert "ARCHIVE WRITE ERRORS: 1" in summary.format()
