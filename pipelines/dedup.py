@@ -15,7 +15,7 @@ from scrapy.statscollectors import StatsCollector
 
 from archive import DedupIndex, index_entry, parse_archive_uri
 from archive.writer import STATE
-from pipelines._stats import count
+from pipelines.outcomes import count
 from schemas import Article
 
 

@@ -10,7 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
 from extraction import ExtractionError, Extractor
-from pipelines._stats import count, quarantine
+from pipelines.outcomes import count, quarantine
 from schemas import ArticleCandidate, FetchedPage, QuarantineRecord
 from schemas.article import article_id, content_sha256
 

@@ -19,7 +19,7 @@ from scrapy.statscollectors import StatsCollector
 
 from archive import ArchiveWriter, parse_archive_uri
 from archive.writer import new_run_id
-from pipelines._stats import count
+from pipelines.outcomes import count
 from schemas import Article, QuarantineRecord
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from pydantic_core import to_jsonable_python
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from pipelines._stats import count, quarantine
+from pipelines.outcomes import count, quarantine
 from schemas import Article, ArticleCandidate
 
 

@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 from archive.reader import read_articles
+from extraction.scoring import score_page
+from newsweb import NewsWeb, seed_clean_body
+from tests.test_crawl import SEED_IDS, assert_no_boilerplate
 
 
 def newsarchive(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -23,6 +26,20 @@ def test_demo_twice_stores_everything_once_and_then_says_nothing_is_new(tmp_path
     stored = int(re.search(r"articles stored: (\d+)", first.stdout).group(1))
     assert stored == len(list(read_articles(out))) > 0
     assert re.search(r"^RT\s+\d+\s+\d+", first.stdout, re.MULTILINE), first.stdout
+
+    # The promise, checked on the demo's own archive: each seed story once, its
+    # text the seed's clean body, no boilerplate anywhere.
+    web = NewsWeb(size=40)  # the demo's default web
+    seeds = {}
+    for article in read_articles(out):
+        assert_no_boilerplate(article.text, article.url)
+        story = web.article(article.url).story
+        if story.startswith("seed-"):
+            assert story not in seeds, f"{story} stored twice"
+            seeds[story] = article
+    assert sorted(seeds) == [f"seed-{i}" for i in SEED_IDS]
+    for story, article in seeds.items():
+        assert score_page(article.text, seed_clean_body(story.removeprefix("seed-"))).f1 >= 0.98
 
     second = newsarchive("demo", "--out", str(out))
     assert second.returncode == 0, second.stderr[-3000:]

@@ -26,7 +26,7 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
-from pipelines._stats import count
+from pipelines.outcomes import count
 from schemas import FetchedPage, load_sources
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
