@@ -6,8 +6,8 @@ import gzip
 from collections.abc import Iterator
 from pathlib import Path
 
-from archive.writer import ARTICLES, MANIFESTS, QUARANTINE, read_manifest
-from schemas import Article, Manifest, QuarantineRecord
+from archive.writer import ARTICLES, MANIFESTS, QUARANTINE, SIGHTINGS, read_manifest
+from schemas import Article, Manifest, QuarantineRecord, Sighting
 
 
 def manifests(root: Path) -> list[Manifest]:
@@ -31,3 +31,8 @@ def read_articles(root: Path) -> Iterator[Article]:
 def read_quarantine(root: Path) -> Iterator[QuarantineRecord]:
     for line in _records(root, QUARANTINE):
         yield QuarantineRecord.model_validate_json(line)
+
+
+def read_sightings(root: Path) -> Iterator[Sighting]:
+    for line in _records(root, SIGHTINGS):
+        yield Sighting.model_validate_json(line)

@@ -30,15 +30,27 @@ from typing import IO
 from urllib.parse import unquote, urlsplit
 
 from archive.index import DedupIndex, index_entry
-from schemas import Article, Manifest, ManifestFile, QuarantineRecord
+from schemas import Article, Manifest, ManifestFile, QuarantineRecord, Sighting
 
 logger = logging.getLogger(__name__)
 
 ARTICLES = "articles"
 QUARANTINE = "quarantine"
+SIGHTINGS = "sightings"
 MANIFESTS = "manifests"
 STATE = "state"
 TMP = "tmp"
+
+
+Record = Article | QuarantineRecord | Sighting
+
+KINDS: dict[type, str] = {Article: ARTICLES, QuarantineRecord: QUARANTINE, Sighting: SIGHTINGS}
+"""Which folder (and manifest ``kind``) each record type is written to."""
+
+
+def _day(record: Record) -> str:
+    when = record.seen_at if isinstance(record, Sighting) else record.fetched_at
+    return when.astimezone(UTC).date().isoformat()
 
 
 def parse_archive_uri(uri: str) -> Path:
@@ -134,7 +146,7 @@ class ArchiveWriter:
     # -- lifecycle -------------------------------------------------------------------
 
     def open(self) -> Recovery:
-        for sub in (ARTICLES, QUARANTINE, MANIFESTS, STATE, TMP):
+        for sub in (*KINDS.values(), MANIFESTS, STATE, TMP):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.index.open()
         recovery = self._recover()
@@ -155,11 +167,11 @@ class ArchiveWriter:
 
     # -- writing -----------------------------------------------------------------------
 
-    def add(self, record: Article | QuarantineRecord) -> Batch | None:
+    def add(self, record: Record) -> Batch | None:
         """Append a record to its open batch. Returns the batch when it is full and must be
         passed to :meth:`commit`; it no longer receives records."""
-        kind = ARTICLES if isinstance(record, Article) else QUARANTINE
-        day = record.fetched_at.astimezone(UTC).date().isoformat()
+        kind = KINDS[type(record)]
+        day = _day(record)
         batch = self._open.get((kind, day)) or self._new_batch(kind, day)
         line = record.model_dump_json().encode("utf-8") + b"\n"
         batch.stream.write(line)
@@ -246,7 +258,7 @@ class ArchiveWriter:
             named.update((f.path, f) for f in manifest.files)
 
         orphans = 0
-        for kind in (ARTICLES, QUARANTINE):
+        for kind in KINDS.values():
             for path in (self.root / kind).rglob("*"):
                 rel = path.relative_to(self.root).as_posix()
                 if path.is_file() and rel not in named:

@@ -20,7 +20,7 @@ from scrapy.statscollectors import StatsCollector
 from archive import ArchiveWriter, parse_archive_uri
 from archive.writer import new_run_id
 from pipelines.outcomes import count
-from schemas import Article, QuarantineRecord
+from schemas import Article, QuarantineRecord, Sighting
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class StorePipeline:
             self._io = None
 
     async def process_item(self, item: object) -> object:
-        if not isinstance(item, (Article, QuarantineRecord)):
+        if not isinstance(item, (Article, QuarantineRecord, Sighting)):
             return item
         try:
             full = await self._run(self.writer.add, item)
@@ -92,6 +92,8 @@ class StorePipeline:
             raise
         if isinstance(item, Article):
             count(self.stats, "archive/stored", item.source)
+        elif isinstance(item, Sighting):
+            count(self.stats, "archive/sightings", item.source)
         else:
             count(self.stats, "archive/quarantined", item.source)
         return item

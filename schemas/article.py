@@ -8,7 +8,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from schemas._types import HttpUrlStr
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added modified_at, site_name, description, tags, image_url and relevance (all optional:
+every version-1 record is a valid version-2 record)."""
 
 MIN_TEXT_WORDS = 25
 """Below this many words a page is not an article (teaser, stub, paywall or error page)."""
@@ -39,7 +41,7 @@ class Article(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
     id: str = Field(pattern=r"^[0-9a-f]{32}$", description="article_id(canonical_url)")
     url: HttpUrlStr = Field(description="URL the page was fetched from (after redirects)")
     canonical_url: HttpUrlStr
@@ -48,9 +50,17 @@ class Article(BaseModel):
     text: str = Field(description="Cleaned article body, one paragraph per line")
     authors: list[str] = Field(default_factory=list)
     published_at: AwareDatetime | None = None
+    modified_at: AwareDatetime | None = None
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
     original_publisher: str | None = Field(
         default=None, description="Wire or syndication source named on the page, e.g. 'Associated Press'"
+    )
+    site_name: str | None = Field(default=None, description="The site's own name for itself (og:site_name)")
+    description: str | None = Field(default=None, description="The page's summary (meta description / og:description)")
+    tags: list[str] = Field(default_factory=list, description="Keywords, tags and categories the page declares")
+    image_url: HttpUrlStr | None = Field(default=None, description="Main image (og:image / JSON-LD image)")
+    relevance: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Similarity to the seed documents (topic profile), 0-1"
     )
     fetched_at: AwareDatetime
     content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of `text` (UTF-8)")

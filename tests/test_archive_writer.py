@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from archive import ArchiveWriter, DedupIndex, parse_archive_uri, text_fingerprint, url_key
-from archive.reader import manifests, read_articles
-from schemas import Article
+from archive.reader import manifests, read_articles, read_sightings
+from schemas import Article, Sighting
 from schemas.article import article_id, content_sha256
 
 
@@ -31,7 +31,7 @@ def make_article(i: int) -> Article:
 
 
 def visible_files(root: Path) -> set[str]:
-    return {p.relative_to(root).as_posix() for sub in ("articles", "quarantine") for p in (root / sub).rglob("*") if p.is_file()}
+    return {p.relative_to(root).as_posix() for sub in ("articles", "quarantine", "sightings") for p in (root / sub).rglob("*") if p.is_file()}
 
 
 def test_batches_are_closed_named_in_the_manifest_and_indexed(tmp_path):
@@ -142,3 +142,30 @@ def test_archive_uri(uri, expected):
 def test_unsupported_archive_uri():
     with pytest.raises(ValueError, match="unsupported scheme 'gs'"):
         parse_archive_uri("gs://bucket/prefix")
+
+
+def test_sightings_are_their_own_batches_partitioned_by_seen_date(tmp_path):
+    story = make_article(1)
+    sighting = Sighting(
+        story_id=story.id,
+        url="https://copy.test/a",
+        canonical_url="https://copy.test/a",
+        source="Copy",
+        seen_at=datetime(2024, 5, 2, 8, tzinfo=UTC),
+        match="near",
+        similarity=0.91,
+        original_publisher="Associated Press",
+    )
+    w = ArchiveWriter(tmp_path, run_id="run1")
+    w.open()
+    assert w.add(story) is None
+    assert w.add(sighting) is None
+    w.close()
+
+    (m,) = manifests(tmp_path)
+    assert sorted((f.kind, f.path) for f in m.files) == [
+        ("articles", "articles/date=2024-05-01/run1-00001.jsonl.gz"),
+        ("sightings", "sightings/date=2024-05-02/run1-00002.jsonl.gz"),
+    ]
+    assert list(read_sightings(tmp_path)) == [sighting]
+    assert [a.id for a in read_articles(tmp_path)] == [story.id]

@@ -34,7 +34,7 @@ def article(**changes):
 def test_valid_article_round_trips_through_json():
     a = Article.model_validate(article())
     assert Article.model_validate_json(a.model_dump_json()) == a
-    assert a.schema_version == 1
+    assert a.schema_version == 2
 
 
 @pytest.mark.parametrize(
