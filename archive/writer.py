@@ -6,7 +6,8 @@ The commit protocol of a batch, each step atomic on a POSIX file system:
 2. the gzip stream is closed and the file fsync'ed;
 3. it is renamed to its final path under ``articles/`` or ``quarantine/``;
 4. the run's manifest is rewritten (temp file + rename) to name it: from now on it exists;
-5. its articles are added to the dedup index, with the batch path, in one transaction.
+5. its articles (and sightings' URLs) are added to the dedup index, with the batch path,
+   in one transaction.
 
 On :meth:`ArchiveWriter.open` the writer repairs whatever a crash left between those
 steps: ``tmp/`` is emptied (step 1-2 interrupted: those articles were never published and
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, urlsplit
 
-from archive.index import DedupIndex, index_entry
+from archive.index import DedupIndex, IndexEntry, index_entry
 from schemas import Article, Manifest, ManifestFile, QuarantineRecord, Sighting
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class Batch:
     stream: _Closing
     records: int = 0
     raw_bytes: int = 0
-    entries: list[tuple[str, list[str], str]] = field(default_factory=list)
+    entries: list[IndexEntry] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ class ArchiveWriter:
         batch.stream.write(line)
         batch.records += 1
         batch.raw_bytes += len(line)
-        if isinstance(record, Article):
+        if isinstance(record, (Article, Sighting)):
             batch.entries.append(index_entry(record))
         if batch.records >= self.max_records or batch.raw_bytes >= self.max_bytes:
             del self._open[(kind, day)]
@@ -204,7 +205,7 @@ class ArchiveWriter:
         manifest = self._require_manifest()
         manifest.files.append(entry)
         self._write_manifest()
-        if batch.kind == ARTICLES:
+        if batch.kind in (ARTICLES, SIGHTINGS):
             self.index.add_batch(batch.relpath, batch.entries)
         logger.info("Committed %s (%d records, %d bytes)", batch.relpath, batch.records, size)
         return entry
@@ -269,9 +270,10 @@ class ArchiveWriter:
         indexed = self.index.indexed_batches()
         reindexed = 0
         for rel, entry in named.items():
-            if entry.kind == ARTICLES and rel not in indexed:
-                articles = [Article.model_validate_json(line) for line in _read_lines(self.root / rel)]
-                self.index.add_batch(rel, [index_entry(a) for a in articles])
+            if entry.kind in (ARTICLES, SIGHTINGS) and rel not in indexed:
+                model = Article if entry.kind == ARTICLES else Sighting
+                records = [model.model_validate_json(line) for line in _read_lines(self.root / rel)]
+                self.index.add_batch(rel, [index_entry(r) for r in records])
                 reindexed += 1
         recovery = Recovery(tmp_removed, orphans, reindexed, interrupted)
         if recovery != Recovery():

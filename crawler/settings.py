@@ -48,3 +48,11 @@ ARCHIVE_RUN_ID = ""  # "" = a new id per run, sortable by start time
 
 # Discovery (crawler/spiders/news.py)
 NEWS_SITEMAP_MAX_SIZE = 50 * 1024 * 1024  # decompressed size limit of one sitemap
+
+# Dedup (pipelines/dedup.py, archive/index.py, crawler/fingerprint.py)
+# Requests are fingerprinted on the canonical URL: one page, one fetch.
+REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalRequestFingerprinter"
+DEDUP_NEAR_THRESHOLD = 0.5  # estimated Jaccard similarity of word shingles from which a text is a near copy
+DEDUP_NUM_PERM = 128  # MinHash permutations (fixed when an archive's index is created)
+DEDUP_LSH_BANDS = 32  # LSH bands of DEDUP_NUM_PERM // DEDUP_LSH_BANDS rows (fixed at creation)
+DEDUP_SHINGLE_SIZE = 5  # words per shingle (fixed at creation)
