@@ -118,6 +118,26 @@ def _key(line: str) -> str:
     return _WS.sub(" ", line).strip(" \t-–—|:•»«·").casefold()
 
 
+def normalise_line(line: str) -> str:
+    """A line as compared across pages: whitespace folded, edge punctuation trimmed, casefolded."""
+    return _key(line)
+
+
+def drop_lines(text: str, lines: frozenset[str] | set[str]) -> str:
+    """``text`` without the lines whose normalised form is in ``lines``."""
+    return "\n".join(line for line in text.splitlines() if _key(line) not in lines)
+
+
+_AGENCY_BY_KEY = {a.casefold(): a for a in _AGENCIES}
+
+
+def agency_name(name: str) -> str | None:
+    """The wire agency a byline names ("By The Associated Press" -> "The Associated Press"),
+    or None when it names someone else."""
+    key = _key(re.sub(r"^(?:by|from|via)\s+", "", name.strip(), flags=re.IGNORECASE))
+    return _AGENCY_BY_KEY.get(key)
+
+
 @dataclass(frozen=True)
 class Cleaned:
     text: str
