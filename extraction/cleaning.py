@@ -76,6 +76,12 @@ _BOILERPLATE_LINES = frozenset(
         "Tell us what you think",
         "Like this story? Share it with a friend!",
         "Keep an eye on your inbox for the latest sports news.",
+        "Partager cet article",
+        "Partager",
+        "Artikel teilen",
+        "Teilen",
+        "Compartir",
+        "Condividi",
     )
 )
 
@@ -105,7 +111,8 @@ _TEASER_TAIL = re.compile(
 # "See also - …", "Also on rt.com <headline>".
 _LABELLED_TEASER = re.compile(
     r"^(?:read more|read also|also read|read next|see more|see also|related(?: articles?| stories| posts?| coverage| content)?"
-    r"|more on this|recommended|must read|don't miss|watch|listen|also on \S+\.\w+)\s*(?:[:|»>–—-]|\.\.\.|…)?\s+\S",
+    r"|more on this|recommended|must read|don't miss|watch|listen|also on \S+\.\w+"
+    r"|lire aussi|à lire aussi|voir aussi|lesen sie auch|mehr zum thema|leia também|lee también|leer más|leggi anche)\s*(?:[:|»>–—-]|\.\.\.|…)?\s+\S",
     re.IGNORECASE,
 )
 _MAX_TEASER_WORDS = 30
@@ -167,8 +174,15 @@ _AGENCIES = (
 )
 _AGENCY_NAMES = "|".join(re.escape(a) for a in sorted(_AGENCIES, key=len, reverse=True))
 _BY_AGENCY = re.compile(rf"^(?:By|From|Via)\s+(?P<pub>{_AGENCY_NAMES})\.?$", re.IGNORECASE)
-_SOURCE_LINE = re.compile(r"^(?:Source|Courtesy|Via)\s*:\s*(?P<pub>[^\s].{0,60}?)\.?$", re.IGNORECASE)
+_SOURCE_LINE = re.compile(r"^(?:Source|Sources|Courtesy|Via|Quelle|Fuente|Fonte)\s*:\s*(?P<pub>[^\s].{0,60}?)\.?$", re.IGNORECASE)
 _IFTTT_LINE = re.compile(r"^from\s+(?P<pub>.{2,80}?)(?:\s+-\s+Home)?\s+https?://\S+$", re.IGNORECASE)
+
+# A wire dateline opening the article: "TAIPEI, Taiwan (AP) — …", "(Reuters) - …". The
+# dateline is part of the lede as published (kept in the text); the agency is recorded.
+_DATELINE = re.compile(
+    rf"^(?:[A-Z][\w.,'’ -]{{0,60}}?\s)?\((?P<pub>{_AGENCY_NAMES})\)\s*(?:[—–-]|$)"
+)
+_DATELINE_NAMES = {"ap": "Associated Press", "afp": "AFP", "reuters": "Reuters"}
 
 _WS = re.compile(r"\s+")
 
@@ -201,6 +215,8 @@ def agency_name(name: str) -> str | None:
 class Cleaned:
     text: str
     original_publisher: str | None
+    # True when the publisher was read from a dateline, not an attribution line
+    by_dateline: bool = False
 
 
 def _attribution(line: str) -> str | None:
@@ -275,4 +291,8 @@ def clean_text(text: str, title: str | None = None) -> Cleaned:
             publisher = publisher or pub
             continue
         kept.append(line)
+    for line in kept[:2] if publisher is None else ():
+        if m := _DATELINE.match(line):
+            publisher = _DATELINE_NAMES.get(m.group("pub").casefold(), m.group("pub"))
+            return Cleaned(text="\n".join(kept), original_publisher=publisher, by_dateline=True)
     return Cleaned(text="\n".join(kept), original_publisher=publisher)

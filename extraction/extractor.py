@@ -11,7 +11,8 @@ How the body text is chosen (each rule measured page-paired on the AEB benchmark
    block) and the default output is kept.
 3. The page's own schema.org ``articleBody`` replaces that text only when the text is
    missing, or is under half as long as ``articleBody`` while at least 80% of its shingles
-   occur in it (trafilatura kept only part of the body the page itself declares).
+   occur in it (trafilatura kept only part of the body the page itself declares), or has
+   the same words (``articleBody`` then keeps the paragraph breaks trafilatura lost).
    ``articleBody`` is never preferred to a full extraction: on AEB it is often a teaser
    or carries captions and "read more" lines.
 4. Lines the site repeats on many pages (``SiteBoilerplate``), given by the caller, are
@@ -38,7 +39,7 @@ from extraction.structured import PageData, names, read_page_data, urls, words
 from extraction.urls import canonical_url
 
 _LANG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{2,8})*$")
-_BY = re.compile(r"^\s*(?:written\s+)?by\s*:?\s+", re.IGNORECASE)
+_BY = re.compile(r"^\s*(?:written\s+)?(?:by|par|von|por|door|av|af)\s*:?\s+", re.IGNORECASE)
 _AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|&|\||/|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*", re.IGNORECASE)
 # Not names: dates that themes put in "byline" elements (Blogger's post-timestamp), roles.
 _NOT_A_NAME = re.compile(
@@ -166,6 +167,33 @@ def split_authors(*raws: str | None) -> list[str]:
     return found
 
 
+def _drop_byline(text: str, authors: list[str]) -> str:
+    """Drop a byline left at the start of the text: one of the first two lines, "By"/"Par"/
+    "Von" … followed by exactly the names found as the authors."""
+    if not authors:
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines[:2]):
+        if len(line.split()) <= 12 and _BY.match(line) and split_authors(line) == authors:
+            return "\n".join(lines[:i] + lines[i + 1 :])
+    return text
+
+
+def _other_publisher(publisher: str | None, site_name: str | None, url: str) -> str | None:
+    """The agency a dateline or a byline names, unless it is the site itself (an AP story on AP's own
+    site has no other original publisher): the site's name or host starts with the publisher's
+    name or its initials ("Associated Press" / "AP" on "AP News", apnews.com)."""
+    if not publisher:
+        return None
+    words = publisher.replace("-", " ").split()
+    aliases = {"".join(words).casefold(), "".join(w[0] for w in words if w[:1].isupper()).casefold()} - {""}
+    host = (urlsplit(url).hostname or "").casefold().removeprefix("www.")
+    site = "".join((site_name or "").split()).casefold()
+    if any(host.startswith(a) or site.startswith(a) for a in aliases if len(a) >= 2):
+        return None
+    return publisher
+
+
 def _unique(values: list[str]) -> list[str]:
     seen: set[str] = set()
     out = []
@@ -266,19 +294,22 @@ class Extractor:
             declared = clean_text(body, title)
             if declared.text and (
                 not chosen.text
+                # same words: keep the page's own paragraph breaks
+                or _WORD.findall(chosen.text) == _WORD.findall(declared.text)
                 or (
                     _word_count(chosen.text) < _ARTICLE_BODY_MAX_SHARE * _word_count(declared.text)
                     and _contained(chosen.text, declared.text) >= _ARTICLE_BODY_MIN_CONTAINED
                 )
             ):
                 chosen, source = declared, "articleBody"
+        meta = doc if doc is not None else None
+        authors, publisher = self._authors(page, meta)
         text = drop_lines(chosen.text, site_lines) if site_lines else chosen.text
+        text = _drop_byline(text, authors)
         if not text.strip():
             raise ExtractionError("no article text found")
 
         link_canonical = _first(tree, '//link[@rel="canonical"]/@href')
-        meta = doc if doc is not None else None
-        authors, publisher = self._authors(page, meta)
         site_name = page.first_meta("og:site_name", "application-name") or (page.publisher[0] if page.publisher else None)
         if not site_name and meta is not None:
             site_name = meta.sitename or None
@@ -296,7 +327,12 @@ class Extractor:
             modified_at=_date(tree, _MODIFIED_XPATHS, page.ld_str("dateModified")),
             language=_language(tree, content_language, page) or ((meta.language if meta else None) or None),
             site_name=site_name,
-            original_publisher=chosen.original_publisher or publisher,
+            original_publisher=(
+                _other_publisher(chosen.original_publisher, site_name, url)
+                if chosen.by_dateline
+                else chosen.original_publisher
+            )
+            or _other_publisher(publisher, site_name, url),
             description=page.first_meta("og:description", "description", "twitter:description")
             or page.ld_str("description")
             or ((meta.description if meta else None) or None),
@@ -332,7 +368,7 @@ class Extractor:
         tags = [t for raw in tags for t in words(raw)]
         tags += words(page.article.get("keywords")) + words(page.article.get("articleSection"))
         if doc is not None:
-            tags += list(doc.categories or []) + list(doc.tags or [])
+            tags += [t for raw in [*(doc.categories or []), *(doc.tags or [])] for t in words(raw)]
         return _unique([t for t in tags if len(t) <= 100])
 
     @staticmethod
