@@ -92,3 +92,15 @@ def test_canonical_on_another_site_is_ignored(extractor):
 def test_unusable_input_raises_a_clear_error(extractor, html):
     with pytest.raises(ExtractionError):
         extractor.extract(html, "http://a.test/x")
+
+
+def test_extractor_and_its_result_pickle_for_worker_processes(extractor):
+    import pickle
+
+    name = "handmade-wire-reuters"
+    expected = _expected(name)
+    html = (FIXTURES / f"{name}.html").read_text(encoding="utf-8")
+    again = pickle.loads(pickle.dumps(extractor))
+    got = pickle.loads(pickle.dumps(again.extract(html, expected["url"])))
+    assert got == extractor.extract(html, expected["url"])
+    assert got.text_source == "precision"
