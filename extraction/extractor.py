@@ -35,18 +35,25 @@ from trafilatura.settings import Extractor as _TrafilaturaOptions
 from trafilatura.utils import load_html
 
 from extraction.cleaning import agency_name, clean_text, drop_lines, normalise_line
+from extraction.language import FUNCTION_WORD_LANGUAGES, guess_language
 from extraction.structured import PageData, names, read_page_data, urls, words
 from extraction.urls import canonical_url
 
 _LANG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{2,8})*$")
 _BY = re.compile(r"^\s*(?:written\s+)?(?:by|par|von|por|door|av|af)\s*:?\s+", re.IGNORECASE)
-_AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|&|\||/|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*", re.IGNORECASE)
-# Not names: dates that themes put in "byline" elements (Blogger's post-timestamp), roles.
+# "A, B and C", "A; B", "A & B", "A und B", "A et B", "A y B", "A e B" (not "Sarah E. Needleman")
+_AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|&|\||/)\s*|\s+(?:and|und|et|y|e)\s+(?!\.)", re.IGNORECASE)
+# Not names: dates that themes put in "byline" elements (Blogger's post-timestamp), roles
+# ("AP Auto Writer", "Staff Reporter"), publications ("NJ Advance Media for NJ.com"), URLs.
 _NOT_A_NAME = re.compile(
-    r"\d|^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?$|^(?:admin|staff|editor|guest|jr|sr)\.?$|https?:|@|www\.",
+    r"\d|^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?$|^(?:admin|staff|editor|guest|jr|sr|the)\.?$"
+    r"|^the\s|\b(?:writer|correspondent|reporter|editors?|staff|contributors?|columnist|bureau|media|ministry|ministries)\b"
+    r"|\b(?:rep[oó]rter[oa]?|redak\w*|r[ée]dac\w*|reda[cç]\w*|correspond\w*|korrespond\w*|journalist\w*)\b"
+    r"|https?:|@|www\.|\.(?:com|net|org|co\.\w+)\b",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
+_MACHINE_TAG = re.compile(r"[_:=/&;{}<>]")
 
 # Where pages declare their publication and modification times, most specific first.
 _PUBLISHED_XPATHS = (
@@ -162,7 +169,9 @@ def split_authors(*raws: str | None) -> list[str]:
             continue
         for part in _AUTHOR_SPLIT.split(_BY.sub("", raw.strip())):
             name = _BY.sub("", part).strip(" .,:;|-–—\t\n")
-            if name and name not in found and not _NOT_A_NAME.search(name) and len(name) <= 80:
+            if name.isupper() and len(name) > 3:  # "TOM KRISHER"
+                name = name.title()
+            if name and name not in found and len(name) <= 80 and (agency_name(name) or not _NOT_A_NAME.search(name)):
                 found.append(name)
     return found
 
@@ -186,12 +195,38 @@ def _other_publisher(publisher: str | None, site_name: str | None, url: str) -> 
     if not publisher:
         return None
     words = publisher.replace("-", " ").split()
+    if len(words) > 1 and words[0].casefold() == "the":
+        words = words[1:]
     aliases = {"".join(words).casefold(), "".join(w[0] for w in words if w[:1].isupper()).casefold()} - {""}
     host = (urlsplit(url).hostname or "").casefold().removeprefix("www.")
     site = "".join((site_name or "").split()).casefold()
     if any(host.startswith(a) or site.startswith(a) for a in aliases if len(a) >= 2):
         return None
     return publisher
+
+
+def _choose_language(declared: str | None, text: str) -> str | None:
+    """The declared language, unless the text is clearly in another language whose function
+    words we know (pages declare their template's language, not the article's); with no
+    declaration, the language of the text (``language.guess_language``) when it is clear."""
+    guessed = guess_language(text)
+    if declared is None:
+        return guessed
+    if guessed and guessed != declared and declared in FUNCTION_WORD_LANGUAGES and guessed in FUNCTION_WORD_LANGUAGES:
+        return guessed
+    return declared
+
+
+def _site_name(raw: str | None, url: str) -> str | None:
+    """The site's name without a tagline ("LinkNaija | Nigeria's popular news platform");
+    a URL given as the name becomes its host."""
+    if not raw:
+        return None
+    name = raw.strip()
+    if "://" in name:
+        name = (urlsplit(name).hostname or "").removeprefix("www.")
+    name = name.split(" | ")[0].strip()
+    return name or None
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -313,6 +348,7 @@ class Extractor:
         site_name = page.first_meta("og:site_name", "application-name") or (page.publisher[0] if page.publisher else None)
         if not site_name and meta is not None:
             site_name = meta.sitename or None
+        site_name = _site_name(site_name, url)
         return Extracted(
             url=url,
             canonical_url=canonical_url(
@@ -325,7 +361,9 @@ class Extractor:
             authors=authors,
             published_at=_date(tree, _PUBLISHED_XPATHS, page.ld_str("datePublished"), page.ld_str("dateCreated"), meta.date if meta else None),
             modified_at=_date(tree, _MODIFIED_XPATHS, page.ld_str("dateModified")),
-            language=_language(tree, content_language, page) or ((meta.language if meta else None) or None),
+            language=_choose_language(
+                _language(tree, content_language, page) or ((meta.language if meta else None) or None), text
+            ),
             site_name=site_name,
             original_publisher=(
                 _other_publisher(chosen.original_publisher, site_name, url)
@@ -369,7 +407,8 @@ class Extractor:
         tags += words(page.article.get("keywords")) + words(page.article.get("articleSection"))
         if doc is not None:
             tags += [t for raw in [*(doc.categories or []), *(doc.tags or [])] for t in words(raw)]
-        return _unique([t for t in tags if len(t) <= 100])
+        # machine tags ("@post-id:123", "_no-apple-news", "channel_other", "/article") are not topics
+        return _unique([t for t in tags if len(t) <= 100 and t[:1].isalnum() and not _MACHINE_TAG.search(t)])
 
     @staticmethod
     def _image(url: str, page: PageData, doc) -> str | None:

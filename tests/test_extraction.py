@@ -67,12 +67,39 @@ def test_fixtures_cover_every_metadata_case():
         ('<meta name="author" content="By Jane Doe and John Roe">', ["Jane Doe", "John Roe"]),
         ('<meta name="author" content="Jane Doe; John Roe">', ["Jane Doe", "John Roe"]),
         ('<meta name="author" content="April">', []),
+        ('<meta name="author" content="Sarah E. Needleman">', ["Sarah E. Needleman"]),
+        ('<meta name="author" content="By TOM KRISHER, AP Auto Writer">', ["Tom Krisher"]),
+        ('<meta name="author" content="Amy Kuperinsky | NJ Advance Media for NJ.com">', ["Amy Kuperinsky"]),
+        ('<meta name="author" content="Von Anna Schmidt und Peter Müller">', ["Anna Schmidt", "Peter Müller"]),
+        ('<meta name="author" content="https://www.facebook.com/someone">', []),
     ],
 )
 def test_authors_are_cleaned(extractor, html, authors):
     body = "<p>" + "Words of a real article body that goes on for a while. " * 8 + "</p>"
     page = f"<html><head>{html}<title>T</title></head><body><article>{body}</article></body></html>"
     assert extractor.extract(page, "http://a.test/x").authors == authors
+
+
+def test_a_wire_agency_as_author_is_the_original_publisher_not_an_author(extractor):
+    body = "<p>" + "Words of a real article body that goes on for a while. " * 8 + "</p>"
+    page = f'<html><head><meta name="author" content="By The Associated Press"><title>T</title></head><body><article>{body}</article></body></html>'
+    got = extractor.extract(page, "http://a.test/x")
+    assert (got.authors, got.original_publisher) == ([], "The Associated Press")
+    # ... unless the site is the agency itself
+    assert extractor.extract(page, "http://apnews.test/x").original_publisher is None
+
+
+def test_declared_language_loses_to_a_text_clearly_in_another_language(extractor):
+    body = "".join(
+        f"<p>{s}</p>"
+        for s in [
+            "Der Minister sagte am Montag, dass die beiden Länder sich auf eine Zusammenarbeit geeinigt hätten.",
+            "Die Gespräche werden im Frühjahr fortgesetzt, was die Industrie in den Ländern sehr begrüßte.",
+            "Es ist nicht klar, ob die Regierung dem Plan zustimmen wird, sagte ein Sprecher auf Nachfrage.",
+        ]
+    )
+    page = f'<html lang="en"><head><title>T</title></head><body><article>{body}</article></body></html>'
+    assert extractor.extract(page, "http://a.test/x").language == "de"
 
 
 def test_no_date_gives_none_and_naive_dates_are_read_as_utc(extractor):
