@@ -5,6 +5,7 @@ or from ``newsarchive reextract``. The pipeline stage that calls it is
 ``pipelines/extract.py``.
 """
 
+from extraction.boilerplate import SiteBoilerplate
 from extraction.extractor import ExtractionError, Extracted, Extractor
 
-__all__ = ["ExtractionError", "Extracted", "Extractor"]
+__all__ = ["ExtractionError", "Extracted", "Extractor", "SiteBoilerplate"]

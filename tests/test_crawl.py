@@ -75,6 +75,7 @@ async def test_crawl_stores_each_story_once_clean_and_a_second_run_stores_nothin
         assert article.published_at == page.published_at
         assert article.language == "en"
         assert article.source == page.outlet
+        assert article.original_publisher == page.original_publisher
         if page.story.startswith("seed-"):
             seed = page.story.removeprefix("seed-")
             f1 = score_page(article.text, seed_clean_body(seed)).f1
