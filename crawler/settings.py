@@ -48,3 +48,10 @@ ARCHIVE_RUN_ID = ""  # "" = a new id per run, sortable by start time
 
 # Discovery (crawler/spiders/news.py)
 NEWS_SITEMAP_MAX_SIZE = 50 * 1024 * 1024  # decompressed size limit of one sitemap
+
+# Extraction (pipelines/extract.py, pipelines/extract_pool.py)
+EXTRACT_EXTRACTOR_CLASS = "extraction.Extractor"  # built once per worker process
+EXTRACT_WORKERS = None  # worker processes; None = one per core, 0 = inline on the reactor thread
+EXTRACT_MAX_IN_FLIGHT = 0  # pages in the pool at once; 0 = 4 per worker
+EXTRACT_TIMEOUT = 30.0  # seconds one page may take before its worker is killed and it is quarantined
+EXTRACT_WORKER_MAX_TASKS = 0  # restart a worker after this many pages; 0 = never
