@@ -11,7 +11,8 @@ runs Twisted and its threads is unsafe):
   killer) fails that task with :class:`WorkerCrashed`;
 
 in both cases pebble starts a new worker and the other pages carry on. Should the pool
-itself break (every worker gone at once), the next submission starts a new one.
+itself break (every worker gone at once while idle), the next submission starts a new one
+and the pages that were waiting in the broken one are tried again there, once.
 
 This module imports no Scrapy: workers import only it and the extractor.
 """
@@ -24,6 +25,7 @@ import multiprocessing
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
@@ -110,9 +112,17 @@ class ExtractionPool:
         return self._pool.schedule(_extract, args=(html, url, content_language), timeout=self.timeout)
 
     async def extract(self, html: str, url: str, content_language: str | None = None) -> Any:
-        """Await the extractor's result from a worker (on the running asyncio loop)."""
+        """Await the extractor's result from a worker (on the running asyncio loop).
+
+        A page caught in a broken pool (not its own fault) is tried once more on a new one.
+        """
         try:
-            return await asyncio.wrap_future(self.submit(html, url, content_language))
+            try:
+                return await asyncio.wrap_future(self.submit(html, url, content_language))
+            except BrokenProcessPool:
+                return await asyncio.wrap_future(self.submit(html, url, content_language))
+        except BrokenProcessPool as exc:
+            raise WorkerCrashed(f"extraction pool broke twice: {exc}") from None
         except ProcessExpired as exc:
             raise WorkerCrashed(f"extraction worker died (exit code {exc.exitcode})") from None
         except TimeoutError as exc:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import multiprocessing
+import os
+import signal
 from collections import Counter
 
 import pytest
@@ -70,6 +73,17 @@ async def test_a_worker_that_hangs_is_killed_after_the_timeout_and_the_pool_reco
         await _aio(pool.extract(HTML + HANG, "https://www.news.test/hang"))
     ex = await _aio(pool.extract(HTML, "https://www.news.test/after"))
     assert ex.title == "Xi tells Blinken"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_pool_whose_workers_all_died_is_replaced(pool):
+    await _aio(pool.extract(HTML, "https://www.news.test/before"))
+    workers = [p for p in multiprocessing.active_children() if p.name == "pebble_pool_worker"]
+    assert len(workers) == 1
+    os.kill(workers[0].pid, signal.SIGKILL)
+    ex = await _aio(pool.extract(HTML, "https://www.news.test/after"))
+    assert ex.title == "Xi tells Blinken"
+    assert pool.restarts == 1
 
 
 @pytest_twisted.ensureDeferred
