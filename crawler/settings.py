@@ -56,3 +56,14 @@ DEDUP_NEAR_THRESHOLD = 0.5  # estimated Jaccard similarity of word shingles from
 DEDUP_NUM_PERM = 128  # MinHash permutations (fixed when an archive's index is created)
 DEDUP_LSH_BANDS = 32  # LSH bands of DEDUP_NUM_PERM // DEDUP_LSH_BANDS rows (fixed at creation)
 DEDUP_SHINGLE_SIZE = 5  # words per shingle (fixed at creation)
+# Extraction (pipelines/extract.py, pipelines/extract_pool.py)
+EXTRACT_EXTRACTOR_CLASS = "extraction.Extractor"  # built once per worker process
+EXTRACT_WORKERS = None  # worker processes; None = one per core, 0 = inline on the reactor thread
+EXTRACT_MAX_IN_FLIGHT = 0  # pages in the pool at once; 0 = 4 per worker
+EXTRACT_TIMEOUT = 30.0  # seconds one page may take before its worker is killed and it is quarantined
+EXTRACT_WORKER_MAX_TASKS = 0  # restart a worker after this many pages; 0 = never
+# Scrapy's items processed in parallel *per response* (default 100). An article response
+# yields one item, and Scrapy starts CONCURRENT_ITEMS asyncio tasks for every response
+# (~5 ms of reactor CPU per page at 100). Pages in flight across responses are bounded by
+# SCRAPER_SLOT_MAX_ACTIVE_SIZE and EXTRACT_MAX_IN_FLIGHT instead.
+CONCURRENT_ITEMS = 8

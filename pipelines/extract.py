@@ -2,37 +2,127 @@
 
 ``FetchedPage`` in, ``ArticleCandidate`` out; a page with nothing to extract (not HTML,
 empty, no article text) becomes a ``QuarantineRecord`` with the reason.
+
+Extraction is CPU-bound, so by default it runs in a pool of worker processes
+(``EXTRACT_WORKERS``, one per core; see ``pipelines/extract_pool.py``) and the reactor only
+awaits the result. At most ``EXTRACT_MAX_IN_FLIGHT`` pages are in the pool at once; a page
+that waits for a slot keeps its response in Scrapy's scraper slot, whose size limit
+(``SCRAPER_SLOT_MAX_ACTIVE_SIZE``) stops new downloads: that is the backpressure that keeps
+memory flat. A page that kills its worker, or runs past ``EXTRACT_TIMEOUT`` seconds, is
+quarantined with the reason and the pool carries on with a new worker.
+``EXTRACT_WORKERS = 0`` extracts inline on the reactor thread (small runs, comparisons).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.misc import load_object
 
-from extraction import ExtractionError, Extractor
+from extraction import Extracted, ExtractionError, Extractor
+from pipelines.extract_pool import ExtractionPool, ExtractionTimeout, WorkerCrashed
 from pipelines.outcomes import count, quarantine
 from schemas import ArticleCandidate, FetchedPage, QuarantineRecord
 from schemas.article import article_id, content_sha256
 
 
+def default_workers() -> int:
+    """One worker per core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class ExtractPipeline:
-    def __init__(self, stats: StatsCollector, extractor: Extractor | None = None) -> None:
+    """``workers = 0`` extracts inline; otherwise ``workers`` processes each build their own
+    extractor with ``extractor_factory`` (a class or another picklable callable)."""
+
+    def __init__(
+        self,
+        stats: StatsCollector,
+        extractor_factory: Callable[[], Extractor] = Extractor,
+        *,
+        workers: int = 0,
+        max_in_flight: int = 0,
+        timeout: float = 30.0,
+        max_tasks_per_worker: int = 0,
+    ) -> None:
+        if workers < 0:
+            raise ValueError(f"EXTRACT_WORKERS must be 0 (inline) or more, got {workers}")
         self.stats = stats
-        self.extractor = extractor or Extractor()
+        # built here even with a pool: a bad factory fails now, and it names the extractor
+        self.extractor = extractor_factory()
+        self.workers = workers
+        self.max_in_flight = max_in_flight or 4 * workers
+        self._pool = (
+            ExtractionPool(extractor_factory, workers=workers, timeout=timeout, max_tasks_per_worker=max_tasks_per_worker)
+            if workers
+            else None
+        )
+        self._in_flight: asyncio.Semaphore | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        return cls(stats=crawler.stats)
+        s = crawler.settings
+        workers = s.get("EXTRACT_WORKERS")
+        return cls(
+            stats=crawler.stats,
+            extractor_factory=load_object(s.get("EXTRACT_EXTRACTOR_CLASS") or Extractor),
+            workers=default_workers() if workers in (None, "") else s.getint("EXTRACT_WORKERS"),
+            max_in_flight=s.getint("EXTRACT_MAX_IN_FLIGHT"),
+            timeout=s.getfloat("EXTRACT_TIMEOUT", 30.0),
+            max_tasks_per_worker=s.getint("EXTRACT_WORKER_MAX_TASKS"),
+        )
 
-    def process_item(self, item: object) -> object:
+    def open_spider(self) -> None:
+        self.stats.set_value("extract/workers", self.workers)
+        if self._pool is not None:
+            self._in_flight = asyncio.Semaphore(self.max_in_flight)
+            self._pool.start()
+
+    async def close_spider(self) -> None:
+        if self._pool is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._pool.close)
+            if self._pool.restarts:
+                self.stats.set_value("extract/pool_restarts", self._pool.restarts)
+
+    def process_item(self, item: object) -> object | Awaitable[object]:
+        """The result inline, or an awaitable of it when extraction runs in the pool
+        (Scrapy accepts both; unit tests call the inline pipeline directly)."""
         if not isinstance(item, FetchedPage):
             return item
         if item.html is None:
             return self._quarantine(item, f"not an HTML page (Content-Type: {item.content_type or 'missing'})")
+        if self._pool is not None:
+            return self._extract_in_pool(item)
         try:
             ex = self.extractor.extract(item.html, item.url)
         except ExtractionError as exc:
             return self._quarantine(item, str(exc))
+        return self._candidate(item, ex)
+
+    async def _extract_in_pool(self, item: FetchedPage) -> object:
+        assert self._pool is not None and self._in_flight is not None, "extract pipeline is not open"
+        assert item.html is not None
+        async with self._in_flight:
+            try:
+                ex = await self._pool.extract(item.html, item.url)
+            except ExtractionError as exc:
+                return self._quarantine(item, str(exc))
+            except WorkerCrashed as exc:
+                count(self.stats, "extract/worker_crashed", item.source)
+                return self._quarantine(item, str(exc))
+            except ExtractionTimeout as exc:
+                count(self.stats, "extract/timed_out", item.source)
+                return self._quarantine(item, str(exc))
+        return self._candidate(item, ex)
+
+    def _candidate(self, item: FetchedPage, ex: Extracted) -> ArticleCandidate:
         count(self.stats, "extract/extracted", item.source)
         return ArticleCandidate(
             url=item.url,

@@ -1,0 +1,156 @@
+"""Extraction in worker processes: results, a worker that dies, a worker that hangs, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import multiprocessing
+import os
+import signal
+from collections import Counter
+
+import pytest
+import pytest_twisted
+from scrapy.statscollectors import MemoryStatsCollector
+from scrapy.utils.test import get_crawler
+from twisted.internet.defer import Deferred
+
+from archive.reader import read_articles, read_quarantine
+from extraction import ExtractionError, Extractor
+from pipelines.extract import ExtractPipeline
+from pipelines.extract_pool import ExtractionPool, ExtractionTimeout, WorkerCrashed
+from schemas import ArticleCandidate, QuarantineRecord
+from tests.conftest import crawl
+from tests.faulty_extractor import CRASH, CRASH_EXIT_CODE, HANG, FaultyExtractor
+from tests.test_pipelines import HTML, page
+
+TIMEOUT = 1.0
+
+
+def _aio(coro):
+    """Run an asyncio coroutine from a pytest-twisted test (the reactor is asyncio's)."""
+    return Deferred.fromFuture(asyncio.ensure_future(coro))
+
+
+@pytest.fixture
+def stats():
+    return MemoryStatsCollector(get_crawler())
+
+
+@pytest.fixture
+def pool():
+    pool = ExtractionPool(FaultyExtractor, workers=1, timeout=TIMEOUT)
+    pool.start()
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_worker_extracts_what_the_extractor_extracts_inline(pool):
+    expected = Extractor().extract(HTML, "https://www.news.test/a")
+    assert await _aio(pool.extract(HTML, "https://www.news.test/a")) == expected
+
+
+@pytest_twisted.ensureDeferred
+async def test_extractor_errors_come_back_as_themselves(pool):
+    with pytest.raises(ExtractionError, match="^empty page$"):
+        await _aio(pool.extract("  ", "https://www.news.test/a"))
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_worker_that_dies_fails_its_page_and_the_pool_recovers(pool):
+    with pytest.raises(WorkerCrashed, match=rf"^extraction worker died \(exit code {CRASH_EXIT_CODE}\)$"):
+        await _aio(pool.extract(HTML + CRASH, "https://www.news.test/crash"))
+    ex = await _aio(pool.extract(HTML, "https://www.news.test/after"))
+    assert ex.title == "Xi tells Blinken"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_worker_that_hangs_is_killed_after_the_timeout_and_the_pool_recovers(pool):
+    with pytest.raises(ExtractionTimeout, match=r"^extraction took longer than 1 s; worker killed$"):
+        await _aio(pool.extract(HTML + HANG, "https://www.news.test/hang"))
+    ex = await _aio(pool.extract(HTML, "https://www.news.test/after"))
+    assert ex.title == "Xi tells Blinken"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_pool_whose_workers_all_died_is_replaced(pool):
+    await _aio(pool.extract(HTML, "https://www.news.test/before"))
+    workers = [p for p in multiprocessing.active_children() if p.name == "pebble_pool_worker"]
+    assert len(workers) == 1
+    os.kill(workers[0].pid, signal.SIGKILL)
+    ex = await _aio(pool.extract(HTML, "https://www.news.test/after"))
+    assert ex.title == "Xi tells Blinken"
+    assert pool.restarts == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_pipeline_quarantines_crashed_and_timed_out_pages_and_carries_on(stats):
+    pipeline = ExtractPipeline(stats, FaultyExtractor, workers=2, timeout=TIMEOUT)
+    pipeline.open_spider()
+    try:
+        results = await _aio(
+            asyncio.gather(
+                *(
+                    pipeline.process_item(page(html=html))
+                    for html in (HTML + CRASH, HTML, HTML + HANG, HTML, HTML)
+                )
+            )
+        )
+    finally:
+        await _aio(pipeline.close_spider())
+    crashed, _, hung, _, _ = results
+    assert isinstance(crashed, QuarantineRecord)
+    assert (crashed.stage, crashed.reason) == ("extract", f"extraction worker died (exit code {CRASH_EXIT_CODE})")
+    assert isinstance(hung, QuarantineRecord)
+    assert (hung.stage, hung.reason) == ("extract", "extraction took longer than 1 s; worker killed")
+    assert [type(r) for r in results[1::2] + results[4:]] == [ArticleCandidate] * 3
+    assert stats.get_value("extract/extracted") == 3
+    assert stats.get_value("extract/quarantined") == 2
+    assert stats.get_value("extract/worker_crashed/by_source/News") == 1
+    assert stats.get_value("extract/timed_out/by_source/News") == 1
+    assert stats.get_value("extract/workers") == 2
+
+
+def test_inline_pipeline_needs_no_pool(stats):
+    pipeline = ExtractPipeline(stats, workers=0)
+    pipeline.open_spider()
+    assert isinstance(pipeline.process_item(page()), ArticleCandidate)
+    assert stats.get_value("extract/workers") == 0
+
+
+def test_negative_worker_count_is_refused(stats):
+    with pytest.raises(ValueError, match="^EXTRACT_WORKERS must be 0 \\(inline\\) or more, got -1$"):
+        ExtractPipeline(stats, workers=-1)
+
+
+@pytest_twisted.ensureDeferred
+async def test_crawl_with_the_pool_quarantines_a_crashing_and_a_hanging_page(newsweb, tmp_path):
+    web, server = newsweb
+    offtopic = [a for a in web.articles if a.kind == "offtopic" and not a.disallowed]
+    crash, hang = offtopic[0].url, offtopic[1].url
+    stats = await crawl(
+        web,
+        server,
+        tmp_path / "archive",
+        EXTRACT_WORKERS=2,
+        EXTRACT_TIMEOUT=2,
+        EXTRACT_EXTRACTOR_CLASS=functools.partial(
+            FaultyExtractor, crash_urls=frozenset({crash}), hang_urls=frozenset({hang})
+        ),
+    )
+    assert stats["finish_reason"] == "finished"
+    assert stats["extract/workers"] == 2
+    assert stats["extract/worker_crashed"] == 1
+    assert stats["extract/timed_out"] == 1
+    quarantined = {q.url: q.reason for q in read_quarantine(tmp_path / "archive")}
+    assert quarantined == {
+        crash: f"extraction worker died (exit code {CRASH_EXIT_CODE})",
+        hang: "extraction took longer than 2 s; worker killed",
+    }
+    # every other story still stored once
+    stored = Counter(web.article(a.url).story for a in read_articles(tmp_path / "archive"))
+    expected = {a.story for a in web.articles if not a.disallowed} - {offtopic[0].story, offtopic[1].story}
+    assert stored == Counter({story: 1 for story in expected})
