@@ -48,3 +48,14 @@ ARCHIVE_RUN_ID = ""  # "" = a new id per run, sortable by start time
 
 # Discovery (crawler/spiders/news.py)
 NEWS_SITEMAP_MAX_SIZE = 50 * 1024 * 1024  # decompressed size limit of one sitemap
+
+# Relevance (relevance/, pipelines/relevance.py, crawler/priority.py): the topic defined by
+# the seed documents. Articles scoring below the threshold are not stored; article requests
+# are fetched best-first.
+RELEVANCE_ENABLED = True
+RELEVANCE_SEEDS_DIR = ""  # "" = the seeds/ folder shipped with newsarchive
+RELEVANCE_THRESHOLD = None  # None = derived from the seeds by leave-one-out
+RELEVANCE_PRIORITY_ENABLED = True  # best-first article requests
+RELEVANCE_REJECTED_LIST_MAX = 500  # rejected articles listed (URL, score) in the stats
+ITEM_PIPELINES["pipelines.relevance.RelevancePipeline"] = 250
+SPIDER_MIDDLEWARES = {**globals().get("SPIDER_MIDDLEWARES", {}), "crawler.priority.RelevancePriorityMiddleware": 550}

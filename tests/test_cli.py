@@ -24,7 +24,11 @@ def test_demo_twice_stores_everything_once_and_then_says_nothing_is_new(tmp_path
     first = newsarchive("demo", "--out", str(out))
     assert first.returncode == 0, first.stderr[-3000:]
     stored = int(re.search(r"articles stored: (\d+)", first.stdout).group(1))
-    assert stored == len(list(read_articles(out))) > 0
+    assert stored == len(list(read_articles(out))) == 5
+    # the 40 off-topic articles are not stored, and the summary lists them with their scores
+    assert re.search(r"^off topic, not stored \(relevance below 0\.\d+\): 40$", first.stdout, re.MULTILINE)
+    assert len(re.findall(r"^  0\.\d{3}  http://", first.stdout, re.MULTILINE)) == 20
+    assert "  … and 20 more" in first.stdout
     assert re.search(r"^RT\s+\d+\s+\d+", first.stdout, re.MULTILINE), first.stdout
 
     # The promise, checked on the demo's own archive: each seed story once, its

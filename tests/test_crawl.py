@@ -57,12 +57,22 @@ async def test_crawl_stores_each_story_once_clean_and_a_second_run_stores_nothin
     articles = list(read_articles(archive))
     by_story = Counter(web.article(a.url).story for a in articles)
     crawlable = [a for a in web.articles if not a.disallowed]
+    on_topic = [a for a in crawlable if a.story.startswith("seed-")]
+    off_topic = [a for a in crawlable if not a.story.startswith("seed-")]
 
-    # Each story once: every seed story (original + copies) and every off-topic article.
-    assert by_story == Counter({a.story: 1 for a in crawlable})
-    assert first["archive/stored"] == len(by_story)
-    copies = len(crawlable) - len(by_story)
+    # Each on-topic story once (every seed story: original + syndicated copies); no
+    # off-topic article is stored, and each is listed with its score.
+    assert by_story == Counter({a.story: 1 for a in on_topic})
+    assert first["archive/stored"] == len(by_story) == 5
+    assert first["relevance/kept"] == len(on_topic) == 11  # copies too: then known as duplicates
+    copies = len(on_topic) - len(by_story)
     assert first.get("dedup/dropped_url", 0) + first.get("dedup/dropped_text", 0) == copies
+    assert first["relevance/rejected"] == len(off_topic) == 40
+    threshold = first["relevance/threshold"]
+    rejected = first["relevance/rejected_items"]
+    assert sorted(r["url"] for r in rejected) == sorted(a.url for a in off_topic)
+    assert all(0 <= r["score"] < threshold for r in rejected)
+    assert all(threshold <= a.relevance <= 1 for a in articles)
     assert first.get("archive/quarantined", 0) == 0
     assert first["finish_reason"] == "finished"
 
@@ -89,9 +99,11 @@ async def test_crawl_stores_each_story_once_clean_and_a_second_run_stores_nothin
     # A second run into the same archive stores nothing new.
     second = await crawl(web, server, archive)
     assert second.get("archive/stored", 0) == 0
-    # stored pages are known by URL; copies (never stored) by their text
+    # stored pages are known by URL; copies (never stored) by their text; off-topic pages
+    # are fetched and rejected again
     assert second["dedup/dropped_url"] == len(by_story)
     assert second["dedup/dropped_text"] == copies
+    assert second["relevance/rejected"] == len(off_topic)
     assert len(list(read_articles(archive))) == len(articles)
     assert [m.status for m in manifests(archive)] == ["finished", "finished"]
 
@@ -100,7 +112,8 @@ async def test_crawl_stores_each_story_once_clean_and_a_second_run_stores_nothin
 async def test_bad_input_is_counted_and_quarantined_not_fatal(faulty_newsweb, tmp_path):
     web, server = faulty_newsweb
     archive = tmp_path / "archive"
-    stats = await crawl(web, server, archive)
+    # relevance off: this web's healthy articles are all off topic, and this test is about faults
+    stats = await crawl(web, server, archive, RELEVANCE_ENABLED=False)
     assert stats["finish_reason"] == "finished"
 
     faults = {a.fault: a.url for a in web.articles if a.fault}
