@@ -14,9 +14,9 @@ import re
 from collections import Counter
 from urllib.parse import unquote, urlsplit
 
-_WORD = re.compile(r"[^\W_]+(?:['.][^\W_]+)*|(?P<brk>[,;:!?()\[\]\"“”«»—–|]|\.(?!\w)|\n)")
+_WORD = re.compile(r"(?:[^\W_]\.){2,}|[^\W_]+(?:['.][^\W_]+)*|(?P<brk>[,;:!?()\[\]\"“”«»—–|]|\.(?!\w)|\n)")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
-_SLUG_SPLIT = re.compile(r"[^A-Za-z]+")
+_SLUG_SPLIT = re.compile(r"[^A-Za-z0-9]+")
 
 # Function words and the commonest verbs of reporting: never a feature, and a phrase
 # never spans them.
@@ -71,8 +71,10 @@ def slug_text(url: str) -> str:
     parts = urlsplit(url)
     raw = unquote(f"{parts.path} {parts.query}")
     tokens = [t for t in _SLUG_SPLIT.split(raw) if t]
-    # a token without vowels or very long is an id, not a word
-    return " ".join(t for t in tokens if len(t) <= 20 and any(c in "aeiouyAEIOUY" for c in t))
+    # a token with digits, without vowels or very long is an id, not a word
+    return " ".join(
+        t for t in tokens if len(t) <= 20 and not any(c.isdigit() for c in t) and any(c in "aeiouyAEIOUY" for c in t)
+    )
 
 
 def sublinear_tf(count: int) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -13,6 +14,8 @@ import pytest_twisted
 from archive.reader import manifests, read_articles, read_quarantine
 from extraction.scoring import score_page
 from newsweb import seed_clean_body
+from newsweb.content import offtopic_article
+from seeds import SEEDS_DIR
 from tests.conftest import crawl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,3 +154,34 @@ def test_scrapy_crawl_command_works_from_the_project_root(newsweb, tmp_path):
     assert "'finish_reason': 'finished'" in proc.stderr
     stories = {web.article(a.url).story for a in read_articles(archive)}
     assert {f"seed-{i}" for i in SEED_IDS} <= stories
+
+
+def topic(story: str) -> str:
+    """The subject of one of the news web's off-topic stories."""
+    return offtopic_article(int(story.removeprefix("offtopic-"))).topic
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_document_added_to_the_seeds_changes_what_the_next_run_collects(newsweb, tmp_path):
+    web, server = newsweb
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS_DIR, seeds)
+    archive = tmp_path / "archive"
+    first = await crawl(web, server, archive, RELEVANCE_SEEDS_DIR=str(seeds))
+    assert first["archive/stored"] == 5
+    assert {web.article(a.url).story for a in read_articles(archive)} == {f"seed-{i}" for i in SEED_IDS}
+
+    # The user likes an arts story and adds it to the seeds: the next run collects the arts
+    # stories (and no more sports, weather or science).
+    liked = next(a for a in web.articles if a.kind == "offtopic" and not a.disallowed)
+    assert topic(liked.story) == "culture"
+    (seeds / "005_liked.txt").write_text(liked.title + "\n" + "\n".join(liked.paragraphs), encoding="utf-8")
+    second = await crawl(web, server, archive, RELEVANCE_SEEDS_DIR=str(seeds))
+    stored = {web.article(a.url).story for a in read_articles(archive)} - {f"seed-{i}" for i in SEED_IDS}
+    culture = {a.story for a in web.articles if a.kind == "offtopic" and not a.disallowed and topic(a.story) == "culture"}
+    assert liked.story in stored
+    assert culture <= stored
+    assert {topic(s) for s in stored} <= {"culture", "business"}
+    assert second["archive/stored"] == len(stored)
+    assert second["relevance/seeds"] == 6
+    assert second["relevance/threshold"] != first["relevance/threshold"]
