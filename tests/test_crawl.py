@@ -185,3 +185,22 @@ async def test_a_document_added_to_the_seeds_changes_what_the_next_run_collects(
     assert second["archive/stored"] == len(stored)
     assert second["relevance/seeds"] == 6
     assert second["relevance/threshold"] != first["relevance/threshold"]
+
+
+def test_scrapy_crawl_with_an_empty_seeds_folder_fails_at_start_naming_it(tmp_path):
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sources]]\nname = "A"\nfeeds = ["http://a.test/rss"]\n')
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"sources={sources}",
+            "-s", f"ARCHIVE_URI={tmp_path / 'archive'}", "-s", f"RELEVANCE_SEEDS_DIR={seeds}",
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.rstrip().endswith(
+        f"relevance.settings.RelevanceConfigError: seeds folder {seeds}: has no .txt seed documents"
+    )
+    assert not (tmp_path / "archive").exists()
