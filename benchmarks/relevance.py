@@ -12,7 +12,8 @@ seed's score and its rank among the negatives, ROC AUC, and what the default thr
 Part 2, best-first crawling: the local news web (``--size`` off-topic articles) crawled with a
 page budget (``CLOSESPIDER_PAGECOUNT``) of ``--budget`` x its article pages, once with
 relevance priorities and once without; prints how many on-topic article pages (seed stories
-and their copies) each fetched. Each crawl runs in its own process (``newsarchive crawl``).
+and their copies) each fetched. Each crawl runs in its own process (``newsarchive crawl``),
+``--repeat`` times (which pages a bounded concurrent crawl reaches varies a little).
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ def part_model(aeb: Path, seeds_dir: Path) -> None:
 
 
 def _crawl_once(web, server, budget: int, prioritise: bool, workdir: Path) -> set[str]:
+    workdir.mkdir(parents=True, exist_ok=True)
     sources = workdir / "sources.toml"
     sources.write_text(web.sources_toml(), encoding="utf-8")
     out = workdir / ("best-first" if prioritise else "plain")
@@ -137,7 +139,7 @@ def _crawl_once(web, server, budget: int, prioritise: bool, workdir: Path) -> se
     return fetched
 
 
-def part_crawl(size: int, budget_share: float) -> None:
+def part_crawl(size: int, budget_share: float, repeat: int) -> None:
     from newsweb import NewsWeb, NewsWebServer
 
     web = NewsWeb(size=size)
@@ -146,20 +148,26 @@ def part_crawl(size: int, budget_share: float) -> None:
     budget = round(budget_share * len(pages))
     print(f"\n== Part 2: best-first crawling of the local news web: {len(pages)} article pages, "
           f"{len(on_topic)} on topic; budget CLOSESPIDER_PAGECOUNT={budget} ({budget_share:.0%}; "
-          "robots.txt, feeds and sitemaps count too)")
-    results = {}
+          "robots.txt, feeds and sitemaps count too); each crawl run {repeat}x".replace("{repeat}", str(repeat)))
+    print(f"{'crawl':<16} {'run':>3} {'articles':>8} {'on topic':>8} {'share of on-topic':>17} {'time':>6}")
+    found: dict[bool, list[int]] = {False: [], True: []}
+    missed: set[str] = set()
     with NewsWebServer(web) as server, tempfile.TemporaryDirectory(prefix="bench-relevance-") as tmp:
-        for prioritise in (False, True):
-            t0 = time.perf_counter()
-            fetched = _crawl_once(web, server, budget, prioritise, Path(tmp))
-            results[prioritise] = (len(fetched), len(fetched & on_topic), time.perf_counter() - t0)
-    print(f"{'crawl':<22} {'articles':>8} {'on topic':>8} {'share of on-topic':>17} {'time':>6}")
-    for prioritise, label in ((False, "unprioritised"), (True, "best-first")):
-        n, hits, secs = results[prioritise]
-        print(f"{label:<22} {n:>8} {hits:>8} {hits / len(on_topic):>17.0%} {secs:5.1f}s")
-    base, best = results[False][1], results[True][1]
+        for run in range(1, repeat + 1):
+            for prioritise, label in ((False, "unprioritised"), (True, "best-first")):
+                t0 = time.perf_counter()
+                fetched = _crawl_once(web, server, budget, prioritise, Path(tmp) / f"{run}")
+                hits = fetched & on_topic
+                found[prioritise].append(len(hits))
+                if prioritise:
+                    missed |= on_topic - hits
+                print(f"{label:<16} {run:>3} {len(fetched):>8} {len(hits):>8} {len(hits) / len(on_topic):>17.0%} "
+                      f"{time.perf_counter() - t0:5.1f}s")
+    base, best = (sum(found[p]) / repeat for p in (False, True))
     ratio = f"{best / base:.1f}x" if base else "inf (unprioritised found none)"
-    print(f"best-first / unprioritised on-topic articles: {ratio}")
+    print(f"mean on-topic articles: unprioritised {base:.1f}, best-first {best:.1f}: best-first / unprioritised = {ratio}")
+    if missed:
+        print("on-topic pages best-first missed (no link text, no words in the URL): " + ", ".join(sorted(missed)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,13 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=Path, default=SEEDS_DIR, help="seeds folder (default: the packaged seeds)")
     parser.add_argument("--size", type=int, default=400, help="off-topic articles in the news web (default: %(default)s)")
     parser.add_argument("--budget", type=float, default=0.25, help="page budget, share of article pages (default: %(default)s)")
+    parser.add_argument("--repeat", type=int, default=3, help="crawls of each kind (default: %(default)s)")
     parser.add_argument("--skip-model", action="store_true")
     parser.add_argument("--skip-crawl", action="store_true")
     args = parser.parse_args(argv)
     if not args.skip_model:
         part_model(args.aeb, args.seeds)
     if not args.skip_crawl:
-        part_crawl(args.size, args.budget)
+        part_crawl(args.size, args.budget, args.repeat)
     return 0
 
 

@@ -43,7 +43,9 @@ class GeneralEnglishIdf:
         return value
 
     def __call__(self, feature: str) -> float:
+        if (cached := self._cache.get(feature)) is not None:
+            return cached
         first, _, second = feature.partition(" ")
-        if not second:
-            return self.word(first)
-        return (self.word(first) + self.word(second)) / 2
+        value = (self.word(first) + self.word(second)) / 2 if second else self.word(first)
+        self._cache[feature] = value
+        return value

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from urllib.parse import unquote, urlsplit
 
-_WORD = re.compile(r"(?:[^\W_]\.){2,}|[^\W_]+(?:['.][^\W_]+)*|(?P<brk>[,;:!?()\[\]\"“”«»—–|]|\.(?!\w)|\n)")
+_WORD = re.compile(r"(?:[^\W_]\.){2,}|[^\W_]+(?:['.][^\W_]+)*|(?:[,;:!?()\[\]\"“”«»—–|]|\.(?!\w)|\n)")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 _SLUG_SPLIT = re.compile(r"[^A-Za-z0-9]+")
 
@@ -39,22 +39,30 @@ STOP_WORDS = frozenset(
 _US = re.compile(r"\bUS\b")
 
 
+_HAS_DIGIT = re.compile(r"\d")
+
+
+def _normalise(token: str) -> str | None:
+    """A lower-cased token as a feature word, or None (break, stop word, number)."""
+    if not token[0].isalnum():
+        return None
+    if token.endswith("'s"):
+        token = token[:-2]
+    token = token.strip("'.")
+    if len(token) < 2 or token in STOP_WORDS or _HAS_DIGIT.search(token):
+        return None
+    return token
+
+
 def words(text: str) -> list[str | None]:
     """The text's words in order; ``None`` stands for a stop word or number (a phrase break)."""
-    text = _US.sub("U.S", text.translate(_APOSTROPHES))
+    text = _US.sub("U.S", text.translate(_APOSTROPHES)).lower()
+    known: dict[str, str | None] = {}
     out: list[str | None] = []
-    for match in _WORD.finditer(text):
-        if match.group("brk"):
-            out.append(None)
-            continue
-        word = match.group().lower()
-        if word.endswith("'s"):
-            word = word[:-2]
-        word = word.strip("'.")
-        if len(word) < 2 or word.isdigit() or word in STOP_WORDS or any(c.isdigit() for c in word):
-            out.append(None)
-        else:
-            out.append(word)
+    for token in _WORD.findall(text):
+        if token not in known:
+            known[token] = _normalise(token)
+        out.append(known[token])
     return out
 
 
