@@ -91,3 +91,22 @@ def test_an_empty_seeds_folder_fails_at_start_naming_it(tmp_path):
     crawler = get_crawler(settings_dict={"RELEVANCE_SEEDS_DIR": str(tmp_path)})
     with pytest.raises(RelevanceConfigError, match=f"^seeds folder {tmp_path}: has no .txt seed documents$"):
         RelevancePipeline.from_crawler(crawler)
+
+
+def test_the_run_summary_lists_off_topic_articles_best_first():
+    from crawler.report import RunSummary
+
+    items = [{"url": f"http://a.test/{i}", "source": "A", "score": i / 100, "title": None} for i in range(22)]
+    stats = {"finish_reason": "finished", "archive/run_id": "r", "archive/root": "/x", "news/pages": 23,
+             "archive/stored": 1, "relevance/threshold": 0.219, "relevance/rejected": 25,
+             "relevance/rejected_items": items}
+    lines = RunSummary(stats, sources=["A"]).format().splitlines()
+    start = lines.index("off topic, not stored (relevance below 0.219): 25")
+    assert lines[start + 1 : start + 3] == ["  0.210  http://a.test/21", "  0.200  http://a.test/20"]
+    assert lines[start + 20] == "  0.020  http://a.test/2"
+    assert lines[start + 21] == "  … and 5 more"
+
+    stats.update({"archive/stored": 0, "relevance/rejected": 1, "relevance/rejected_items": items[:1]})
+    text = RunSummary(stats, sources=["A"]).format()
+    assert "Nothing stored: every article found was off topic." in text
+    assert "  … and" not in text
