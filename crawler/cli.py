@@ -4,6 +4,7 @@
     newsarchive crawl --sources FILE --out DIR   crawl real outlets
     newsarchive schema                           print the Article JSON Schema
     newsarchive newsweb [--port N] [--size N]    serve the local news web
+    newsarchive topic [--seeds DIR] [URL_OR_FILE ...]   the topic profile, and scores
 
 Exit codes: 0 the run finished and its archive was written; 1 the run failed;
 2 bad usage or configuration (the message says which file, key or value).
@@ -42,6 +43,19 @@ def _check_archive(out: str) -> str | None:
     return None
 
 
+def _check_relevance(settings: Any) -> str | None:
+    """A clear message if the relevance stage cannot start (seeds folder, settings)."""
+    from relevance import RelevanceConfig, RelevanceConfigError
+
+    try:
+        config = RelevanceConfig.from_settings(settings)
+        if config.enabled:
+            config.profile()
+    except RelevanceConfigError as exc:
+        return f"relevance: {exc}"
+    return None
+
+
 def _crawl(sources_file: str, out: str, overrides: dict[str, Any]) -> int:
     from crawler.report import RunSummary
     from crawler.runner import crawl_settings, run_crawl
@@ -52,10 +66,11 @@ def _crawl(sources_file: str, out: str, overrides: dict[str, Any]) -> int:
     except SourcesFileError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if problem := _check_archive(out):
+    settings = crawl_settings(out, overrides)
+    if problem := _check_relevance(settings) or _check_archive(out):
         print(f"newsarchive: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    stats = run_crawl(crawl_settings(out, overrides), sources=sources_file)
+    stats = run_crawl(settings, sources=sources_file)
     summary = RunSummary(stats, sources=[s.name for s in sources.sources])
     print(summary.format())
     return EXIT_OK if summary.ok else EXIT_FAILED
@@ -102,6 +117,42 @@ def cmd_newsweb(args: argparse.Namespace) -> int:
     return newsweb_main(argv)
 
 
+def cmd_topic(args: argparse.Namespace) -> int:
+    from relevance import RelevanceConfig, RelevanceConfigError
+    from relevance.documents import DocumentError, read_document
+    from seeds import SEEDS_DIR
+
+    try:
+        config = RelevanceConfig.from_settings(
+            {"RELEVANCE_SEEDS_DIR": args.seeds or SEEDS_DIR, "RELEVANCE_THRESHOLD": args.threshold}
+        )
+        profile = config.profile()
+    except RelevanceConfigError as exc:
+        print(f"newsarchive: relevance: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Topic profile from {len(profile.seeds)} seeds in {profile.seeds_dir}")
+    for seed in profile.seeds:
+        loo = profile.leave_one_out.get(seed.name)
+        print(f"  {seed.name}" + (f"  (scored by the other seeds: {loo:.3f})" if loo is not None else ""))
+    print(f"threshold: {profile.threshold:.3f} ({profile.threshold_rule})")
+    print("top terms:   " + ", ".join(f"{f} {w:.3f}" for f, w in profile.top(args.top)))
+    print("top phrases: " + ", ".join(f"{f} {w:.3f}" for f, w in profile.top(args.top, phrases=True)))
+    failed = 0
+    for where in args.documents:
+        try:
+            doc = read_document(where, proxy=args.proxy)
+        except DocumentError as exc:
+            print(f"newsarchive: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        score = profile.score(doc.scored_text)
+        verdict = "keep" if profile.is_relevant(score) else "reject"
+        print(f"\n{score:.3f}  {verdict:<6}  {where}" + (f"\n        title: {doc.title}" if doc.title else ""))
+        if because := profile.explain(doc.scored_text):
+            print("        because of: " + ", ".join(f"{f} {c:.3f}" for f, c in because))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsarchive", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -129,6 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", action="store_true", help="add an outlet serving broken pages and feeds")
     p.add_argument("--write-sources", metavar="FILE", help="write the sources file for the spider")
     p.set_defaults(func=cmd_newsweb)
+
+    p = sub.add_parser("topic", help="show the topic profile built from the seeds, and score pages or files")
+    p.add_argument("documents", nargs="*", metavar="URL_OR_FILE", help="http(s) URL (one GET) or file (HTML or text)")
+    p.add_argument("--seeds", help="seeds folder (default: the seeds shipped with newsarchive)")
+    p.add_argument("--threshold", type=float, help="use this threshold instead of the one derived from the seeds")
+    p.add_argument("--top", type=int, default=15, help="how many terms and phrases to show (default: %(default)s)")
+    p.add_argument("--proxy", help="fetch URLs through this HTTP proxy (e.g. the local news web)")
+    p.set_defaults(func=cmd_topic)
     return parser
 
 

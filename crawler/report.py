@@ -40,6 +40,17 @@ class RunSummary:
             and not self.stats.get("archive/write_errors")
         )
 
+    def _off_topic(self, limit: int = 20) -> list[str]:
+        """Articles not stored because they are off topic (pipelines/relevance.py), with scores."""
+        if not (rejected := self.total("relevance/rejected")):
+            return []
+        lines = [f"off topic, not stored (relevance below {self.stats.get('relevance/threshold', '?')}): {rejected}"]
+        listed = sorted(self.stats.get("relevance/rejected_items") or [], key=lambda r: -r["score"])
+        lines += [f"  {r['score']:.3f}  {r['url']}" for r in listed[:limit]]
+        if rejected > min(limit, len(listed)):
+            lines.append(f"  … and {rejected - min(limit, len(listed))} more")
+        return lines
+
     def format(self) -> str:
         stored, dups, quarantined = (
             self.total("archive/stored"),
@@ -54,6 +65,7 @@ class RunSummary:
             f"(same URL {self.total('dedup/dropped_url')}, same text {self.total('dedup/dropped_text')}); "
             f"quarantined: {quarantined}",
         ]
+        lines.extend(self._off_topic())
         errors = self.total("discovery/feed_errors") + self.total("discovery/sitemap_errors")
         failed = sum(v for k, v in self.stats.items() if k.startswith("fetch/failed/reason/"))
         ignored = sum(v for k, v in self.stats.items() if k.startswith("fetch/ignored/") and "/by_source/" not in k)
@@ -68,6 +80,8 @@ class RunSummary:
             lines.append(
                 "Nothing new stored: every article found was already in the archive."
                 if dups
+                else "Nothing stored: every article found was off topic."
+                if self.total("relevance/rejected")
                 else "Nothing stored: no article was found."
             )
         width = max([len(s) for s in self.sources] + [6])

@@ -67,3 +67,13 @@ EXTRACT_WORKER_MAX_TASKS = 0  # restart a worker after this many pages; 0 = neve
 # (~5 ms of reactor CPU per page at 100). Pages in flight across responses are bounded by
 # SCRAPER_SLOT_MAX_ACTIVE_SIZE and EXTRACT_MAX_IN_FLIGHT instead.
 CONCURRENT_ITEMS = 8
+# Relevance (relevance/, pipelines/relevance.py, crawler/priority.py): the topic defined by
+# the seed documents. Articles scoring below the threshold are not stored; article requests
+# are fetched best-first.
+RELEVANCE_ENABLED = True
+RELEVANCE_SEEDS_DIR = ""  # "" = the seeds/ folder shipped with newsarchive
+RELEVANCE_THRESHOLD = None  # None = derived from the seeds by leave-one-out
+RELEVANCE_PRIORITY_ENABLED = True  # best-first article requests
+RELEVANCE_REJECTED_LIST_MAX = 500  # rejected articles listed (URL, score) in the stats
+ITEM_PIPELINES["pipelines.relevance.RelevancePipeline"] = 250
+SPIDER_MIDDLEWARES = {**globals().get("SPIDER_MIDDLEWARES", {}), "crawler.priority.RelevancePriorityMiddleware": 550}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -13,6 +14,8 @@ import pytest_twisted
 from archive.reader import manifests, read_articles, read_quarantine
 from extraction.scoring import score_page
 from newsweb import seed_clean_body
+from newsweb.content import offtopic_article
+from seeds import SEEDS_DIR
 from tests.conftest import crawl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,13 +60,23 @@ async def test_crawl_stores_each_story_once_clean_and_a_second_run_stores_nothin
     articles = list(read_articles(archive))
     by_story = Counter(web.article(a.url).story for a in articles)
     crawlable = [a for a in web.articles if not a.disallowed]
+    on_topic = [a for a in crawlable if a.story.startswith("seed-")]
+    off_topic = [a for a in crawlable if not a.story.startswith("seed-")]
 
-    # Each story once: every seed story (original + copies) and every off-topic article.
-    assert by_story == Counter({a.story: 1 for a in crawlable})
-    assert first["archive/stored"] == len(by_story)
-    copies = len(crawlable) - len(by_story)
+    # Each on-topic story once (every seed story: original + syndicated copies); no
+    # off-topic article is stored, and each is listed with its score.
+    assert by_story == Counter({a.story: 1 for a in on_topic})
+    assert first["archive/stored"] == len(by_story) == 5
+    assert first["relevance/kept"] == len(on_topic) == 11  # copies too: then known as duplicates
+    copies = len(on_topic) - len(by_story)
     assert first.get("dedup/dropped_url", 0) + first.get("dedup/dropped_text", 0) == copies
     assert first["archive/sightings"] == copies  # each copy is a sighting of its stored story
+    assert first["relevance/rejected"] == len(off_topic) == 40
+    threshold = first["relevance/threshold"]
+    rejected = first["relevance/rejected_items"]
+    assert sorted(r["url"] for r in rejected) == sorted(a.url for a in off_topic)
+    assert all(0 <= r["score"] < threshold for r in rejected)
+    assert all(threshold <= a.relevance <= 1 for a in articles)
     assert first.get("archive/quarantined", 0) == 0
     assert first["finish_reason"] == "finished"
 
@@ -91,9 +104,11 @@ async def test_crawl_stores_each_story_once_clean_and_a_second_run_stores_nothin
     # A second run into the same archive stores nothing new.
     second = await crawl(web, server, archive)
     assert second.get("archive/stored", 0) == 0
-    # stored pages and the copies sighted in run 1 are all known by their URL
-    assert second["dedup/dropped_url"] == len(crawlable)
+    # stored pages and the copies sighted in run 1 are all known by their URL; off-topic
+    # pages are fetched and rejected again
+    assert second["dedup/dropped_url"] == len(on_topic)
     assert second.get("dedup/dropped_text", 0) == second.get("archive/sightings", 0) == 0
+    assert second["relevance/rejected"] == len(off_topic)
     assert len(list(read_articles(archive))) == len(articles)
     assert [m.status for m in manifests(archive)] == ["finished", "finished"]
 
@@ -102,7 +117,8 @@ async def test_crawl_stores_each_story_once_clean_and_a_second_run_stores_nothin
 async def test_bad_input_is_counted_and_quarantined_not_fatal(faulty_newsweb, tmp_path):
     web, server = faulty_newsweb
     archive = tmp_path / "archive"
-    stats = await crawl(web, server, archive)
+    # relevance off: this web's healthy articles are all off topic, and this test is about faults
+    stats = await crawl(web, server, archive, RELEVANCE_ENABLED=False)
     assert stats["finish_reason"] == "finished"
 
     faults = {a.fault: a.url for a in web.articles if a.fault}
@@ -140,3 +156,53 @@ def test_scrapy_crawl_command_works_from_the_project_root(newsweb, tmp_path):
     assert "'finish_reason': 'finished'" in proc.stderr
     stories = {web.article(a.url).story for a in read_articles(archive)}
     assert {f"seed-{i}" for i in SEED_IDS} <= stories
+
+
+def topic(story: str) -> str:
+    """The subject of one of the news web's off-topic stories."""
+    return offtopic_article(int(story.removeprefix("offtopic-"))).topic
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_document_added_to_the_seeds_changes_what_the_next_run_collects(newsweb, tmp_path):
+    web, server = newsweb
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS_DIR, seeds)
+    archive = tmp_path / "archive"
+    first = await crawl(web, server, archive, RELEVANCE_SEEDS_DIR=str(seeds))
+    assert first["archive/stored"] == 5
+    assert {web.article(a.url).story for a in read_articles(archive)} == {f"seed-{i}" for i in SEED_IDS}
+
+    # The user likes an arts story and adds it to the seeds: the next run collects the arts
+    # stories (and no more sports, weather or science).
+    liked = next(a for a in web.articles if a.kind == "offtopic" and not a.disallowed)
+    assert topic(liked.story) == "culture"
+    (seeds / "005_liked.txt").write_text(liked.title + "\n" + "\n".join(liked.paragraphs), encoding="utf-8")
+    second = await crawl(web, server, archive, RELEVANCE_SEEDS_DIR=str(seeds))
+    stored = {web.article(a.url).story for a in read_articles(archive)} - {f"seed-{i}" for i in SEED_IDS}
+    culture = {a.story for a in web.articles if a.kind == "offtopic" and not a.disallowed and topic(a.story) == "culture"}
+    assert liked.story in stored
+    assert culture <= stored
+    assert {topic(s) for s in stored} <= {"culture", "business"}
+    assert second["archive/stored"] == len(stored)
+    assert second["relevance/seeds"] == 6
+    assert second["relevance/threshold"] != first["relevance/threshold"]
+
+
+def test_scrapy_crawl_with_an_empty_seeds_folder_fails_at_start_naming_it(tmp_path):
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sources]]\nname = "A"\nfeeds = ["http://a.test/rss"]\n')
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"sources={sources}",
+            "-s", f"ARCHIVE_URI={tmp_path / 'archive'}", "-s", f"RELEVANCE_SEEDS_DIR={seeds}",
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.rstrip().endswith(
+        f"relevance.settings.RelevanceConfigError: seeds folder {seeds}: has no .txt seed documents"
+    )
+    assert not (tmp_path / "archive").exists()

@@ -72,13 +72,13 @@ class NewsSpider(scrapy.Spider):
             for url in source.sitemaps:
                 yield self._request(url, self.parse_sitemap, source.name, "sitemap")
 
-    def _request(self, url: str, callback: Any, source: str, kind: str) -> scrapy.Request:
+    def _request(self, url: str, callback: Any, source: str, kind: str, link_text: str = "") -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.on_error,
             cb_kwargs={"source": source},
-            meta={"source": source, "kind": kind},
+            meta={"source": source, "kind": kind, "link_text": link_text},
         )
 
     # -- discovery -----------------------------------------------------------------------
@@ -87,12 +87,13 @@ class NewsSpider(scrapy.Spider):
         # A stream, never a string: feedparser fetches strings that look like URLs.
         feed = feedparser.parse(io.BytesIO(response.body))
         links = [entry.get("link") for entry in feed.entries if _is_http_url(entry.get("link"))]
+        texts = {e.get("link"): f"{e.get('title', '')}\n{e.get('summary', '')}".strip() for e in feed.entries}
         if feed.bozo and not links:
             self._discovery_error("feed", response.url, source, f"{type(feed.bozo_exception).__name__}: {feed.bozo_exception}")
             return
         count(self.crawler.stats, "discovery/feed_links", source, len(links))
         for link in links:
-            yield self._request(response.urljoin(link), self.parse_article, source, "article")
+            yield self._request(response.urljoin(link), self.parse_article, source, "article", texts.get(link, ""))
 
     def parse_sitemap(self, response: Response, source: str) -> Iterator[scrapy.Request]:
         body = response.body
