@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 ARTICLES = "articles"
 QUARANTINE = "quarantine"
 SIGHTINGS = "sightings"
+WARC = "warc"  # raw responses, written by archive/warc.py and published with publish_file()
 MANIFESTS = "manifests"
 STATE = "state"
 TMP = "tmp"
@@ -209,6 +210,26 @@ class ArchiveWriter:
         logger.info("Committed %s (%d records, %d bytes)", batch.relpath, batch.records, size)
         return entry
 
+    # -- files written by other components (WARC files of raw responses) -----------------
+
+    def publish_file(self, local: Path, key: str, *, kind: str = WARC, records: int = 0) -> ManifestFile:
+        """Publish a closed file written elsewhere (fsync'ed by its writer) under ``key``
+        and name it in the manifest, like a batch (steps 3-4 of the protocol)."""
+        final = self.root / key
+        final.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        with open(local, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+            size = f.tell()
+        os.replace(local, final)
+        _fsync_dir(final.parent)
+        entry = ManifestFile(path=key, kind=kind, records=records, bytes=size, sha256=digest.hexdigest())
+        self._require_manifest().files.append(entry)
+        self._write_manifest()
+        logger.info("Published %s (%d records, %d bytes)", key, records, size)
+        return entry
+
     @property
     def pending_records(self) -> int:
         return sum(b.records for b in self._open.values())
@@ -258,7 +279,7 @@ class ArchiveWriter:
             named.update((f.path, f) for f in manifest.files)
 
         orphans = 0
-        for kind in KINDS.values():
+        for kind in (*KINDS.values(), WARC):
             for path in (self.root / kind).rglob("*"):
                 rel = path.relative_to(self.root).as_posix()
                 if path.is_file() and rel not in named:

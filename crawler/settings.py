@@ -30,6 +30,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 ITEM_PIPELINES = {
+    "pipelines.warc.WarcPipeline": 50,
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.validate.ValidatePipeline": 200,
     "pipelines.dedup.DedupPipeline": 300,
@@ -48,3 +49,7 @@ ARCHIVE_RUN_ID = ""  # "" = a new id per run, sortable by start time
 
 # Discovery (crawler/spiders/news.py)
 NEWS_SITEMAP_MAX_SIZE = 50 * 1024 * 1024  # decompressed size limit of one sitemap
+
+# WARC stage (pipelines/warc.py): raw request/response of every article page, in WARC files
+WARC_ENABLED = True
+WARC_MAX_BYTES = 256 * 1024 * 1024  # compressed size at which a WARC file is closed and published

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas._types import HttpUrlStr
+from schemas.raw import RawRef
 
 SCHEMA_VERSION = 2
 """2 added modified_at, site_name, description, tags, image_url and relevance (all optional:
@@ -65,6 +66,9 @@ class Article(BaseModel):
     fetched_at: AwareDatetime
     content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of `text` (UTF-8)")
     extractor: ExtractorInfo
+    raw: RawRef | None = Field(
+        default=None, description="The raw HTTP response this record was extracted from, in a WARC file of the archive"
+    )
 
     @field_validator("text")
     @classmethod
