@@ -213,14 +213,15 @@ class ArchiveWriter:
     # -- files written by other components (WARC files of raw responses) -----------------
 
     def publish_file(self, local: Path, key: str, *, kind: str = WARC, records: int = 0) -> ManifestFile:
-        """Publish a closed file written elsewhere (fsync'ed by its writer) under ``key``
-        and name it in the manifest, like a batch (steps 3-4 of the protocol)."""
+        """Publish a closed file written elsewhere under ``key`` and name it in the
+        manifest, like a batch (steps 2-4 of the protocol)."""
         final = self.root / key
         final.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         with open(local, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)
+            os.fsync(f.fileno())
             size = f.tell()
         os.replace(local, final)
         _fsync_dir(final.parent)
