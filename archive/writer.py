@@ -187,7 +187,8 @@ class ArchiveWriter:
 
     def commit(self, batch: Batch) -> ManifestFile:
         """Close, fsync, publish and index one batch (steps 2-5 of the protocol)."""
-        self._open.pop((batch.kind, batch.day), None)
+        if self._open.get((batch.kind, batch.day)) is batch:  # not a newer batch of that key
+            del self._open[(batch.kind, batch.day)]
         batch.stream.close()
         final = self.root / batch.relpath
         final.parent.mkdir(parents=True, exist_ok=True)
