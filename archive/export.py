@@ -133,8 +133,10 @@ def write_parquet(articles: Iterable[Article], path: str, *, row_group: int = 50
         rows: list[Article] = []
 
         def flush() -> None:
-            arrays = [[get(a) for a in rows] for _, _, get in columns]
-            writer.write_table(pa.Table.from_arrays([pa.array(v, type=f.type) for v, f in zip(arrays, schema)], schema=schema))
+            arrays = [
+                pa.array([get(a) for a in rows], type=f.type) for (_, _, get), f in zip(columns, schema, strict=True)
+            ]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             rows.clear()
 
         for article in articles:

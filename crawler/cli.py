@@ -191,7 +191,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     for a in _selected_articles(archive, args, cursor):
         relevance = f"{a.relevance:.3f}" if a.relevance is not None else "-"
         title = (a.title or "").replace("\t", " ").replace("\n", " ")
-        out.write(f"{a.id}\t{_day(a.fetched_at)}\t{_day(a.published_at)}\t{a.source}\t{a.language or '-'}\t{relevance}\t{title}\n")
+        fields = (a.id, _day(a.fetched_at), _day(a.published_at), a.source, a.language or "-", relevance, title)
+        out.write("\t".join(fields) + "\n")
     out.flush()
     if cursor:
         cursor.save()
@@ -280,7 +281,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 @_consumer
 def cmd_runs(args: argparse.Namespace) -> int:
     for m in _open_archive(args).manifests():
-        records = {kind: sum(f.records for f in m.files if f.kind == kind) for kind in ("articles", "sightings", "quarantine", "warc")}
+        kinds = ("articles", "sightings", "quarantine", "warc")
+        records = {kind: sum(f.records for f in m.files if f.kind == kind) for kind in kinds}
         counts = " ".join(f"{kind}={n}" for kind, n in records.items())
         print(f"{m.run_id}\t{m.status}\t{m.started_at:%Y-%m-%dT%H:%M:%SZ}\tfiles={len(m.files)} {counts}")
     return EXIT_OK
@@ -352,7 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write-sources", metavar="FILE", help="write the sources file for the spider")
     p.set_defaults(func=cmd_newsweb)
 
-    p = sub.add_parser("ls", help="list archived articles, one per line (id, fetched, published, outlet, language, relevance, title)")
+    p = sub.add_parser(
+        "ls", help="list archived articles, one per line (id, fetched, published, outlet, language, relevance, title)"
+    )
     _reader_arguments(p)
     p.set_defaults(func=cmd_ls)
 

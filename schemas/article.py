@@ -11,7 +11,8 @@ from schemas.raw import RawRef
 
 SCHEMA_VERSION = 2
 """2 added modified_at, site_name, description, tags, image_url and relevance (all optional:
-every version-1 record is a valid version-2 record)."""
+every version-1 record is a valid version-2 record). ``raw`` (where the raw response is kept,
+optional) was added later without a bump: purely additive."""
 
 MIN_TEXT_WORDS = 25
 """Below this many words a page is not an article (teaser, stub, paywall or error page)."""

@@ -64,7 +64,7 @@ def test_each_page_is_a_request_a_response_and_a_metadata_record_linked_by_id(tm
 
     # Each response record is its own gzip member: the ref's range alone is readable.
     data = closed.local.read_bytes()
-    for ref, body in zip(refs, bodies):
+    for ref, body in zip(refs, bodies, strict=True):
         raw = parse_response_record(data[ref.offset : ref.offset + ref.length])
         assert (raw.status, raw.body, raw.record_id, raw.date) == (200, body, ref.record_id, "2024-05-01T23:59:59.123456Z")
         # the stored body is decoded, so the headers say so

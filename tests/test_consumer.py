@@ -102,7 +102,7 @@ def test_ls_stats_show_from_the_command_line(three_crawls, capsys, tmp_path):
 def test_raw_html_is_what_the_server_sent(three_crawls, capsysbinary):
     archive_path, _, webs, rounds = three_crawls
     archive = Archive.open(archive_path)
-    for web, (_, read) in zip(webs, rounds):
+    for web, (_, read) in zip(webs, rounds, strict=True):
         for article in read:
             parts = urlsplit(article.url)
             status, headers, body = web.render(parts.hostname, parts.path + (f"?{parts.query}" if parts.query else ""))
