@@ -119,6 +119,7 @@ class Archive:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
+        self._warc_named: set[str] = set()  # WARC files seen named in a manifest (only ever grows)
 
     @classmethod
     def open(cls, uri: str | Path) -> Archive:
@@ -242,14 +243,16 @@ class Archive:
     # -- raw responses -------------------------------------------------------------------
 
     def warc_files(self) -> set[str]:
-        return {entry.path for _run_id, entry in self.files(WARC)}
+        """Every WARC file named in a manifest now."""
+        self._warc_named = {entry.path for _run_id, entry in self.files(WARC)}
+        return set(self._warc_named)
 
     def raw(self, record: Article | RawRef) -> RawResponse:
         """The archived HTTP response an article was extracted from (one ranged read)."""
         ref = record.raw if isinstance(record, Article) else record
         if ref is None:
             raise RawNotAvailable(f"article {record.id} has no raw response in the archive")  # type: ignore[union-attr]
-        if ref.warc not in self.warc_files():
+        if ref.warc not in self._warc_named and ref.warc not in self.warc_files():
             raise RawNotAvailable(f"WARC file {ref.warc} is not named in any manifest (yet)")
         return parse_response_record(read_range(self.storage, ref.warc, ref.offset, ref.length))
 

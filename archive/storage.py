@@ -47,6 +47,9 @@ class Storage(Protocol):
     def delete(self, key: str) -> None:
         """Remove ``key``; no error if it is already gone."""
 
+    # Optional: ``read_range(key, offset, length) -> bytes`` (S3: one ranged GET). Readers
+    # call the module function :func:`read_range`, which falls back to ``open_read``.
+
 
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)

@@ -8,6 +8,7 @@ re-extraction from WARC, and the Parquet export are checked on the same archive.
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from urllib.parse import urlsplit
@@ -117,6 +118,37 @@ def test_raw_html_is_what_the_server_sent(three_crawls, capsysbinary):
     # every fetched article page is kept, stored or not (copies dropped as duplicates too)
     warc_responses = sum(f.records for m in archive.manifests() for f in m.files if f.kind == "warc")
     assert warc_responses == sum(stats["news/pages"] for stats, _ in rounds)
+
+
+class MemoryStorage:
+    """Only the Storage protocol's read methods, over a dict: the reader needs nothing else
+    (no local paths), so it reads an S3 archive the same way."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self.uri = "memory://"
+
+    def get_bytes(self, key: str) -> bytes:
+        return self.files[key]
+
+    def open_read(self, key: str):
+        return io.BytesIO(self.files[key])
+
+    def list(self, prefix: str = ""):
+        return iter(sorted(k for k in self.files if k.startswith(prefix)))
+
+    def exists(self, key: str) -> bool:
+        return key in self.files
+
+
+def test_the_reader_needs_only_the_storage_protocol(three_crawls):
+    archive_path, *_ = three_crawls
+    local = Archive.open(archive_path)
+    files = {p.relative_to(archive_path).as_posix(): p.read_bytes() for p in archive_path.rglob("*") if p.is_file()}
+    remote = Archive(MemoryStorage(files))
+    assert remote.manifests() == local.manifests()
+    assert list(remote.articles()) == list(local.articles())
+    assert all(remote.raw(a) == local.raw(a) for a in local.articles())
 
 
 def test_reextract_reproduces_every_stored_text_from_warc(three_crawls, tmp_path, capsys):
