@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
+from datetime import UTC
 from urllib.parse import urlsplit
 
 import pytest
@@ -85,6 +86,31 @@ def test_ls_stats_show_from_the_command_line(three_crawls, capsys, tmp_path):
     assert len(capsys.readouterr().out.splitlines()) == len(everything)
     assert main(["ls", "--archive", str(archive_path), "--cursor", str(fresh_cursor)]) == 0
     assert capsys.readouterr().out == ""
+
+    runs = Archive.open(archive_path).manifests()
+    assert main(["runs", "--archive", str(archive_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[:2] for line in lines] == [[m.run_id, "finished"] for m in runs]
+    assert f"articles={len(rounds[1][1])} " in lines[1]
+
+    # a day given as the end of a range includes that day
+    today = everything[0].fetched_at.date().isoformat()
+    assert main(["ls", "--archive", str(archive_path), "--fetched-until", today, "--fetched-since", today]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == len(everything)
+    assert main(["ls", "--archive", str(archive_path), "--fetched-until", "2000-01-01"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["ls", "--archive", str(archive_path), "--published-since", "2023-06-19",
+                 "--published-until", "2023-06-19T23:59:59+00:00"]) == 0
+    on_the_day = [a.id for a in everything if a.published_at and a.published_at.astimezone(UTC).date().isoformat() == "2023-06-19"]
+    assert on_the_day
+    assert [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()] == on_the_day
+
+    exported = tmp_path / "new.jsonl"
+    export_cursor = tmp_path / "export.cursor"
+    for expected in (len(everything), 0):
+        assert main(["export", "--archive", str(archive_path), "--format", "jsonl", "--out", str(exported),
+                     "--cursor", str(export_cursor)]) == 0
+        assert len(exported.read_text().splitlines()) == expected
 
     assert main(["stats", "--archive", str(archive_path)]) == 0
     out = capsys.readouterr().out
