@@ -3,7 +3,9 @@
 Each fetched article page becomes three WARC/1.1 records, each its own gzip member:
 ``request`` (what was sent), ``response`` (status line, headers, body) and ``metadata``
 (outlet, fetch time, requested URL), the latter two linked to the response by
-``WARC-Concurrent-To``. Every file starts with a ``warcinfo`` record.
+``WARC-Concurrent-To``. Once the page is stored as an article, one more ``metadata``
+record names the article id (``WARC-Refers-To`` the response; possibly in a later file).
+Every file starts with a ``warcinfo`` record.
 
 A file is written under the archive's ``tmp/`` folder and, once closed (by size, before
 the store stage publishes a batch, and at the end of the run), published under
@@ -145,6 +147,19 @@ class WarcWriter:
             if current.raw.tell() >= self.max_bytes:
                 self._close_current()
             return ref
+
+    def link(self, *, url: str, record_id: str, article_id: str, when: datetime) -> None:
+        """Append a metadata record naming the article stored from the response
+        ``record_id`` (``WARC-Refers-To``); it may land in a later file than the response."""
+        with self._lock:
+            current = self._current or self._open(when)
+            fields = f"article-id: {article_id}\r\n".encode()
+            record = current.writer.create_warc_record(
+                url, "metadata", payload=io.BytesIO(fields), length=len(fields),
+                warc_content_type="application/warc-fields",
+                warc_headers_dict={"WARC-Date": _warc_date(when), "WARC-Refers-To": record_id},
+            )
+            current.writer.write_record(record)
 
     def rotate(self) -> list[ClosedFile]:
         """Close the open file (if any) and hand over every closed file not yet handed over."""

@@ -3,7 +3,9 @@
 ``FetchedPage`` in (with its ``exchange``), the same page out with ``raw`` set to where
 its response record is, and the exchange dropped. The extract stage carries ``raw`` into
 the ``Article`` (or the quarantine record), so a consumer can read the page as it was
-served, and ``newsarchive reextract`` can run extraction again.
+served, and ``newsarchive reextract`` can run extraction again. When the article has been
+stored (Scrapy's ``item_scraped``), a metadata record linking its id to the response
+record is added, so the WARC files alone also tell which response became which article.
 
 The files are written on this stage's own I/O thread under the archive's ``tmp/``; the
 store stage asks for closed files (signal ``archive_files_requested``) before it publishes
@@ -19,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
@@ -29,7 +32,7 @@ from archive.warc import ClosedFile, WarcWriter
 from archive.writer import TMP, new_run_id
 from pipelines.outcomes import count
 from pipelines.signals import archive_files_requested
-from schemas import FetchedPage, HttpExchange
+from schemas import Article, FetchedPage, HttpExchange
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +78,7 @@ class WarcPipeline:
             name=s.get("ARCHIVE_RUN_ID") or None,
         )
         crawler.signals.connect(pipe.closed_files, signal=archive_files_requested)
+        crawler.signals.connect(pipe.item_scraped, signal=signals.item_scraped)
         return pipe
 
     async def _run(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
@@ -96,6 +100,13 @@ class WarcPipeline:
         files = await asyncio.to_thread(self.writer.rotate)
         self.stats.inc_value("warc/files", len(files))
         return files
+
+    async def item_scraped(self, item: object) -> None:
+        """An article was stored: link its id to its response record in the WARC files."""
+        if isinstance(item, Article) and item.raw is not None and self._io is not None:
+            await self._run(
+                self.writer.link, url=item.url, record_id=item.raw.record_id, article_id=item.id, when=item.fetched_at
+            )
 
     async def process_item(self, item: object) -> object:
         if not isinstance(item, FetchedPage) or item.exchange is None:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import pytest_twisted
 from twisted.internet.defer import Deferred
+from warcio.archiveiterator import ArchiveIterator
 
 from archive import Archive, Cursor
 from crawler.cli import main
@@ -101,7 +102,9 @@ def test_ls_stats_show_from_the_command_line(three_crawls, capsys, tmp_path):
     assert capsys.readouterr().out == ""
     assert main(["ls", "--archive", str(archive_path), "--published-since", "2023-06-19",
                  "--published-until", "2023-06-19T23:59:59+00:00"]) == 0
-    on_the_day = [a.id for a in everything if a.published_at and a.published_at.astimezone(UTC).date().isoformat() == "2023-06-19"]
+    on_the_day = [
+        a.id for a in everything if a.published_at and a.published_at.astimezone(UTC).date().isoformat() == "2023-06-19"
+    ]
     assert on_the_day
     assert [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()] == on_the_day
 
@@ -141,6 +144,15 @@ def test_raw_html_is_what_the_server_sent(three_crawls, capsysbinary):
     capsysbinary.readouterr()
     assert main(["show", article.id, "--html", "--archive", str(archive_path)]) == 0
     assert capsysbinary.readouterr().out == archive.raw(article).body
+    # the WARC files alone link each stored article's id to its response record
+    linked = {}
+    for warc in sorted(archive.warc_files()):
+        with archive.storage.open_read(warc) as f:
+            for record in ArchiveIterator(f):
+                content = record.content_stream().read()
+                if record.rec_type == "metadata" and content.startswith(b"article-id: "):
+                    linked[content.split()[1].decode()] = record.rec_headers.get_header("WARC-Refers-To")
+    assert linked == {a.id: a.raw.record_id for a in archive.articles()}
     # every fetched article page is kept, stored or not (copies dropped as duplicates too)
     warc_responses = sum(f.records for m in archive.manifests() for f in m.files if f.kind == "warc")
     assert warc_responses == sum(stats["news/pages"] for stats, _ in rounds)
