@@ -187,3 +187,16 @@ def test_exports(sample, tmp_path):
     empty = tmp_path / "empty.parquet"
     assert write_parquet(iter(()), str(empty)) == 0
     assert pq.read_table(empty).num_rows == 0
+
+
+def test_parquet_without_pyarrow_says_what_to_install(sample, tmp_path, monkeypatch, capsys):
+    import sys
+
+    from crawler.cli import main
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if not installed
+    with pytest.raises(RuntimeError, match=r"pip install 'newsarchive\[parquet\]'"):
+        write_parquet(iter(()), str(tmp_path / "x.parquet"))
+    archive, _ = sample
+    assert main(["export", "--archive", archive.uri, "--format", "parquet", "--out", str(tmp_path / "x.parquet")]) == 2
+    assert "Parquet export needs pyarrow" in capsys.readouterr().err
