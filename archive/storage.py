@@ -47,6 +47,9 @@ class Storage(Protocol):
     def delete(self, key: str) -> None:
         """Remove ``key``; no error if it is already gone."""
 
+    # Optional: ``read_range(key, offset, length) -> bytes`` (S3: one ranged GET). Readers
+    # call the module function :func:`read_range`, which falls back to ``open_read``.
+
 
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -95,6 +98,11 @@ class FileStorage:
     def open_read(self, key: str) -> IO[bytes]:
         return open(self._path(key), "rb")  # noqa: SIM115 - the caller closes it
 
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        with open(self._path(key), "rb") as f:
+            f.seek(offset)
+            return f.read(length)
+
     def list(self, prefix: str = "") -> Iterator[str]:
         base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
         if not base.is_dir():
@@ -111,6 +119,25 @@ class FileStorage:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+
+def read_range(storage: Storage, key: str, offset: int, length: int) -> bytes:
+    """``length`` bytes of ``key`` from ``offset`` (one WARC record, say).
+
+    A backend may offer ``read_range(key, offset, length)`` (S3: a ranged GET); otherwise
+    the key is opened with ``open_read`` and read up to the range.
+    """
+    own = getattr(storage, "read_range", None)
+    if own is not None:
+        return own(key, offset, length)
+    with storage.open_read(key) as f:
+        try:
+            f.seek(offset)
+        except (OSError, ValueError):  # not seekable: read and discard up to the range
+            remaining = offset
+            while remaining and (skipped := f.read(min(remaining, 1 << 20))):
+                remaining -= len(skipped)
+        return f.read(length)
 
 
 def _file_storage(uri: str) -> FileStorage:

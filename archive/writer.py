@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 ARTICLES = "articles"
 QUARANTINE = "quarantine"
 SIGHTINGS = "sightings"
+WARC = "warc"  # raw responses, written by archive/warc.py and published with publish_file()
 MANIFESTS = "manifests"
 STATE = "state"
 TMP = "tmp"
@@ -187,7 +188,8 @@ class ArchiveWriter:
 
     def commit(self, batch: Batch) -> ManifestFile:
         """Close, fsync, publish and index one batch (steps 2-5 of the protocol)."""
-        self._open.pop((batch.kind, batch.day), None)
+        if self._open.get((batch.kind, batch.day)) is batch:  # not a newer batch of that key
+            del self._open[(batch.kind, batch.day)]
         batch.stream.close()
         final = self.root / batch.relpath
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -208,6 +210,27 @@ class ArchiveWriter:
         if batch.kind in (ARTICLES, SIGHTINGS):
             self.index.add_batch(batch.relpath, batch.entries)
         logger.info("Committed %s (%d records, %d bytes)", batch.relpath, batch.records, size)
+        return entry
+
+    # -- files written by other components (WARC files of raw responses) -----------------
+
+    def publish_file(self, local: Path, key: str, *, kind: str = WARC, records: int = 0) -> ManifestFile:
+        """Publish a closed file written elsewhere under ``key`` and name it in the
+        manifest, like a batch (steps 2-4 of the protocol)."""
+        final = self.root / key
+        final.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        with open(local, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+            os.fsync(f.fileno())
+            size = f.tell()
+        os.replace(local, final)
+        _fsync_dir(final.parent)
+        entry = ManifestFile(path=key, kind=kind, records=records, bytes=size, sha256=digest.hexdigest())
+        self._require_manifest().files.append(entry)
+        self._write_manifest()
+        logger.info("Published %s (%d records, %d bytes)", key, records, size)
         return entry
 
     @property
@@ -259,7 +282,7 @@ class ArchiveWriter:
             named.update((f.path, f) for f in manifest.files)
 
         orphans = 0
-        for kind in KINDS.values():
+        for kind in (*KINDS.values(), WARC):
             for path in (self.root / kind).rglob("*"):
                 rel = path.relative_to(self.root).as_posix()
                 if path.is_file() and rel not in named:

@@ -5,6 +5,8 @@
     newsarchive schema                           print the Article JSON Schema
     newsarchive newsweb [--port N] [--size N]    serve the local news web
     newsarchive topic [--seeds DIR] [URL_OR_FILE ...]   the topic profile, and scores
+    newsarchive ls|stats|show|export|runs        read an archive (see ARCHIVE.md)
+    newsarchive reextract [--out URI]            extract again from the archived raw pages
 
 Exit codes: 0 the run finished and its archive was written; 1 the run failed;
 2 bad usage or configuration (the message says which file, key or value).
@@ -14,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +155,224 @@ def cmd_topic(args: argparse.Namespace) -> int:
         if because := profile.explain(doc.scored_text):
             print("        because of: " + ", ".join(f"{f} {c:.3f}" for f, c in because))
     return EXIT_FAILED if failed else EXIT_OK
+# -- reading the archive (consumer commands) --------------------------------------------------
+
+
+class _UsageError(Exception):
+    """Bad arguments or an unreadable archive or cursor: exit 2 with this message."""
+
+
+def _when(text: str, *, end: bool = False) -> datetime:
+    """A date (``YYYY-MM-DD``) or an ISO 8601 time; naive means UTC. As the end of a range,
+    a bare date includes that whole day."""
+    try:
+        if len(text) == 10:
+            day = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+            return day + timedelta(days=1) if end else day
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD) or ISO 8601 time: {text!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _open_archive(args: argparse.Namespace) -> Any:
+    from archive import Archive
+
+    try:
+        archive = Archive.open(args.archive)
+        if not archive.manifests():
+            raise _UsageError(f"no archive at {args.archive!r} (no manifests/ in it)")
+    except (ValueError, OSError) as exc:
+        raise _UsageError(f"archive {args.archive!r} cannot be read: {exc}") from exc
+    return archive
+
+
+def _cursor(args: argparse.Namespace) -> Any:
+    from archive import Cursor
+
+    if not getattr(args, "cursor", None):
+        return None
+    try:
+        return Cursor.load(args.cursor)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from exc
+
+
+def _selected_articles(archive: Any, args: argparse.Namespace, cursor: Any = None) -> Any:
+    return archive.articles(
+        published_since=args.published_since,
+        published_until=args.published_until,
+        fetched_since=args.fetched_since,
+        fetched_until=args.fetched_until,
+        source=args.source or None,
+        language=args.language,
+        min_relevance=args.min_relevance,
+        since_run=args.since_run,
+        cursor=cursor,
+    )
+
+
+def _consumer(fn: Any) -> Any:
+    """Run a consumer command, turning usage problems into exit code 2."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return int(fn(args))
+        except _UsageError as exc:
+            print(f"newsarchive: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except BrokenPipeError:  # `newsarchive ls | head`: the reader has had enough (no cursor saved)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
+
+    return run
+
+
+def _day(when: datetime | None) -> str:
+    return when.astimezone(UTC).date().isoformat() if when else "-"
+
+
+@_consumer
+def cmd_ls(args: argparse.Namespace) -> int:
+    archive = _open_archive(args)
+    cursor = _cursor(args)
+    out = sys.stdout
+    for a in _selected_articles(archive, args, cursor):
+        relevance = f"{a.relevance:.3f}" if a.relevance is not None else "-"
+        title = (a.title or "").replace("\t", " ").replace("\n", " ")
+        fields = (a.id, _day(a.fetched_at), _day(a.published_at), a.source, a.language or "-", relevance, title)
+        out.write("\t".join(fields) + "\n")
+    out.flush()
+    if cursor:
+        cursor.save()
+    return EXIT_OK
+
+
+@_consumer
+def cmd_stats(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    archive = _open_archive(args)
+    by_day: Counter[str] = Counter()
+    by_source: Counter[str] = Counter()
+    by_both: Counter[tuple[str, str]] = Counter()
+    for a in _selected_articles(archive, args):
+        day = _day(a.published_at if args.by == "published" else a.fetched_at)
+        by_day[day] += 1
+        by_source[a.source] += 1
+        by_both[(day, a.source)] += 1
+    width = max([len(s) for s in by_source] + [6])
+    print(f"articles: {sum(by_day.values())} in {len(archive.manifests())} runs")
+    print(f"\nby day ({args.by}):")
+    for day, n in sorted(by_day.items()):
+        print(f"  {day}  {n:>7}")
+    print("\nby outlet:")
+    for source, n in sorted(by_source.items()):
+        print(f"  {source:<{width}}  {n:>7}")
+    print(f"\nby day ({args.by}) and outlet:")
+    for (day, source), n in sorted(by_both.items()):
+        print(f"  {day}  {source:<{width}}  {n:>7}")
+    return EXIT_OK
+
+
+@_consumer
+def cmd_show(args: argparse.Namespace) -> int:
+    from archive import RawNotAvailable
+
+    archive = _open_archive(args)
+    article = archive.get(args.id)
+    if article is None:
+        print(f"newsarchive: no article {args.id} in {args.archive}", file=sys.stderr)
+        return EXIT_FAILED
+    if not args.html:
+        print(article.model_dump_json(indent=2))
+        return EXIT_OK
+    try:
+        body = archive.raw(article).body
+    except RawNotAvailable as exc:
+        print(f"newsarchive: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    sys.stdout.buffer.write(body)
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+@_consumer
+def cmd_export(args: argparse.Namespace) -> int:
+    from archive.export import write_csv, write_jsonl, write_parquet
+
+    archive = _open_archive(args)
+    cursor = _cursor(args)
+    articles = _selected_articles(archive, args, cursor)
+    if args.format == "parquet":
+        if args.out == "-":
+            raise _UsageError("--format parquet needs a file: --out FILE")
+        try:
+            n = write_parquet(articles, args.out)
+        except RuntimeError as exc:
+            raise _UsageError(str(exc)) from exc
+    else:
+        write = write_jsonl if args.format == "jsonl" else write_csv
+        if args.out == "-":
+            n = write(articles, sys.stdout)
+            sys.stdout.flush()
+        else:
+            tmp = Path(args.out).with_name(f".{Path(args.out).name}.tmp")
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                n = write(articles, f)
+            tmp.replace(args.out)
+    if cursor:
+        cursor.save()
+    print(f"Exported {n} articles to {args.out} ({args.format})", file=sys.stderr)
+    return EXIT_OK
+
+
+@_consumer
+def cmd_runs(args: argparse.Namespace) -> int:
+    for m in _open_archive(args).manifests():
+        kinds = ("articles", "sightings", "quarantine", "warc")
+        records = {kind: sum(f.records for f in m.files if f.kind == kind) for kind in kinds}
+        counts = " ".join(f"{kind}={n}" for kind, n in records.items())
+        print(f"{m.run_id}\t{m.status}\t{m.started_at:%Y-%m-%dT%H:%M:%SZ}\tfiles={len(m.files)} {counts}")
+    return EXIT_OK
+
+
+@_consumer
+def cmd_reextract(args: argparse.Namespace) -> int:
+    from archive import parse_archive_uri
+    from crawler.reextract import reextract
+
+    archive = _open_archive(args)
+    if args.out:
+        try:
+            same = parse_archive_uri(args.out).resolve() == parse_archive_uri(args.archive).resolve()
+        except ValueError as exc:
+            raise _UsageError(str(exc)) from exc
+        if same:
+            raise _UsageError("--out must be another archive than --archive")
+        if problem := _check_archive(args.out):
+            raise _UsageError(problem)
+    report = reextract(archive, _selected_articles(archive, args), out=args.out)
+    print(report.format())
+    return EXIT_OK
+
+
+def _reader_arguments(p: argparse.ArgumentParser, *, incremental: bool = True) -> None:
+    p.add_argument("--archive", default="newsarchive-data", help="archive path or URI (default: %(default)s)")
+    f = p.add_argument_group("filters (dates: YYYY-MM-DD or ISO 8601, UTC if no offset; 'until' dates include the day)")
+    f.add_argument("--published-since", type=_when, metavar="WHEN")
+    f.add_argument("--published-until", type=lambda t: _when(t, end=True), metavar="WHEN")
+    f.add_argument("--fetched-since", type=_when, metavar="WHEN")
+    f.add_argument("--fetched-until", type=lambda t: _when(t, end=True), metavar="WHEN")
+    f.add_argument("--source", action="append", default=[], metavar="OUTLET", help="outlet name (repeatable)")
+    f.add_argument("--language", metavar="CODE", help="e.g. en")
+    f.add_argument("--min-relevance", type=float, metavar="X")
+    f.add_argument("--since-run", metavar="RUN_ID", help="only runs started after this run")
+    if incremental:
+        f.add_argument(
+            "--cursor", metavar="FILE",
+            help="read only files not yet recorded in FILE, then record them (created if missing)",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,6 +410,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=15, help="how many terms and phrases to show (default: %(default)s)")
     p.add_argument("--proxy", help="fetch URLs through this HTTP proxy (e.g. the local news web)")
     p.set_defaults(func=cmd_topic)
+    p = sub.add_parser(
+        "ls", help="list archived articles, one per line (id, fetched, published, outlet, language, relevance, title)"
+    )
+    _reader_arguments(p)
+    p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser("stats", help="count archived articles by day and outlet")
+    _reader_arguments(p, incremental=False)
+    p.add_argument("--by", choices=["fetched", "published"], default="fetched", help="which day (default: %(default)s)")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("show", help="print one article record, or with --html the page as it was served")
+    p.add_argument("id")
+    p.add_argument("--archive", default="newsarchive-data", help="archive path or URI (default: %(default)s)")
+    p.add_argument("--html", action="store_true", help="print the archived response body (from its WARC record)")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("export", help="export articles as JSON Lines, CSV or Parquet (see ARCHIVE.md)")
+    _reader_arguments(p)
+    p.add_argument("--format", choices=["jsonl", "csv", "parquet"], required=True)
+    p.add_argument("--out", required=True, help="output file ('-' for stdout, not for parquet)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("runs", help="list the archive's runs (manifests)")
+    p.add_argument("--archive", default="newsarchive-data", help="archive path or URI (default: %(default)s)")
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("reextract", help="extract again from the archived raw pages; report how many texts match")
+    _reader_arguments(p, incremental=False)
+    p.add_argument("--out", metavar="URI", help="also write the re-extracted articles into this (other) archive")
+    p.set_defaults(func=cmd_reextract)
     return parser
 
 

@@ -30,6 +30,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 ITEM_PIPELINES = {
+    "pipelines.warc.WarcPipeline": 50,
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.validate.ValidatePipeline": 200,
     "pipelines.dedup.DedupPipeline": 300,
@@ -77,3 +78,6 @@ RELEVANCE_PRIORITY_ENABLED = True  # best-first article requests
 RELEVANCE_REJECTED_LIST_MAX = 500  # rejected articles listed (URL, score) in the stats
 ITEM_PIPELINES["pipelines.relevance.RelevancePipeline"] = 250
 SPIDER_MIDDLEWARES = {**globals().get("SPIDER_MIDDLEWARES", {}), "crawler.priority.RelevancePriorityMiddleware": 550}
+# WARC stage (pipelines/warc.py): raw request/response of every article page, in WARC files
+WARC_ENABLED = True
+WARC_MAX_BYTES = 256 * 1024 * 1024  # compressed size at which a WARC file is closed and published

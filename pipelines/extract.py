@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
@@ -26,7 +28,7 @@ from scrapy.utils.misc import load_object
 from extraction import Extracted, ExtractionError, Extractor
 from pipelines.extract_pool import ExtractionPool, ExtractionTimeout, WorkerCrashed
 from pipelines.outcomes import count, quarantine
-from schemas import ArticleCandidate, FetchedPage, QuarantineRecord
+from schemas import ArticleCandidate, FetchedPage, QuarantineRecord, RawRef
 from schemas.article import article_id, content_sha256
 
 
@@ -36,6 +38,34 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def article_fields(
+    ex: Extracted, extractor: Extractor, *, url: str, source: str, fetched_at: datetime, raw: RawRef | None = None
+) -> dict[str, Any]:
+    """The Article fields of one extraction: the one mapping used by this stage and by
+    ``newsarchive reextract``."""
+    return {
+        "id": article_id(ex.canonical_url),
+        "url": url,
+        "canonical_url": ex.canonical_url,
+        "source": source,
+        "title": ex.title,
+        "text": ex.text,
+        "authors": ex.authors,
+        "published_at": ex.published_at,
+        "modified_at": ex.modified_at,
+        "language": ex.language,
+        "original_publisher": ex.original_publisher,
+        "site_name": ex.site_name,
+        "description": ex.description,
+        "tags": ex.tags,
+        "image_url": ex.image_url,
+        "fetched_at": fetched_at,
+        "content_sha256": content_sha256(ex.text),
+        "extractor": {"name": extractor.name, "version": extractor.version},
+        "raw": raw,
+    }
 
 
 class ExtractPipeline:
@@ -128,26 +158,7 @@ class ExtractPipeline:
             url=item.url,
             source=item.source,
             fetched_at=item.fetched_at,
-            fields={
-                "id": article_id(ex.canonical_url),
-                "url": item.url,
-                "canonical_url": ex.canonical_url,
-                "source": item.source,
-                "title": ex.title,
-                "text": ex.text,
-                "authors": ex.authors,
-                "published_at": ex.published_at,
-                "modified_at": ex.modified_at,
-                "language": ex.language,
-                "original_publisher": ex.original_publisher,
-                "site_name": ex.site_name,
-                "description": ex.description,
-                "tags": ex.tags,
-                "image_url": ex.image_url,
-                "fetched_at": item.fetched_at,
-                "content_sha256": content_sha256(ex.text),
-                "extractor": {"name": self.extractor.name, "version": self.extractor.version},
-            },
+            fields=article_fields(ex, self.extractor, url=item.url, source=item.source, fetched_at=item.fetched_at, raw=item.raw),
         )
 
     def _quarantine(self, page: FetchedPage, reason: str) -> QuarantineRecord:
@@ -158,5 +169,10 @@ class ExtractPipeline:
             source=page.source,
             fetched_at=page.fetched_at,
             reason=reason,
-            data={"status": page.status, "content_type": page.content_type, "request_url": page.request_url},
+            data={
+                "status": page.status,
+                "content_type": page.content_type,
+                "request_url": page.request_url,
+                "raw": page.raw.model_dump() if page.raw else None,
+            },
         )

@@ -8,6 +8,7 @@ thread is the pipeline's backpressure.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,11 +16,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from scrapy.crawler import Crawler
+from scrapy.signalmanager import SignalManager
 from scrapy.statscollectors import StatsCollector
 
 from archive import ArchiveWriter, parse_archive_uri
 from archive.writer import new_run_id
 from pipelines.outcomes import count
+from pipelines.signals import archive_files_requested
 from schemas import Article, QuarantineRecord, Sighting
 
 logger = logging.getLogger(__name__)
@@ -36,8 +39,10 @@ class StorePipeline:
         max_records: int = 5000,
         max_bytes: int = 64 * 1024 * 1024,
         run_id: str | None = None,
+        signals: SignalManager | None = None,
     ) -> None:
         self.stats = stats
+        self.signals = signals
         self.writer = ArchiveWriter(
             Path(archive_root), run_id=run_id or new_run_id(), max_records=max_records, max_bytes=max_bytes
         )
@@ -52,6 +57,7 @@ class StorePipeline:
             max_records=s.getint("ARCHIVE_BATCH_MAX_RECORDS"),
             max_bytes=s.getint("ARCHIVE_BATCH_MAX_BYTES"),
             run_id=s.get("ARCHIVE_RUN_ID") or None,
+            signals=crawler.signals,
         )
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
@@ -67,8 +73,22 @@ class StorePipeline:
             if value := getattr(recovery, name):
                 self.stats.set_value(f"archive/recovery/{name}", value)
 
+    async def _publish_requested_files(self) -> None:
+        """Publish the closed files other stages hand over (the WARC stage's raw responses)
+        before a batch that may refer to them."""
+        if self.signals is None:
+            return
+        for _receiver, result in await self.signals.send_catch_log_async(archive_files_requested):
+            if isinstance(result, BaseException):  # logged by Scrapy; the batch is still published
+                self.stats.inc_value("archive/write_errors")
+                continue
+            for closed in result or ():
+                publish = functools.partial(self.writer.publish_file, kind=closed.kind, records=closed.records)
+                await self._run(publish, closed.local, closed.key)
+
     async def close_spider(self) -> None:
         try:
+            await self._publish_requested_files()
             committed = await self._run(self.writer.close)
             self.stats.inc_value("archive/batches", len(committed))
         finally:
@@ -82,6 +102,7 @@ class StorePipeline:
         try:
             full = await self._run(self.writer.add, item)
             if full is not None:
+                await self._publish_requested_files()
                 await self._run(self.writer.commit, full)
                 self.stats.inc_value("archive/batches")
         except OSError as exc:

@@ -11,6 +11,7 @@ from schemas.article import SCHEMA_VERSION, Article, ExtractorInfo, article_id
 from schemas.manifest import Manifest, ManifestFile
 from schemas.page import ArticleCandidate, FetchedPage
 from schemas.quarantine import QuarantineRecord
+from schemas.raw import HttpExchange, RawRef
 from schemas.sighting import Sighting
 from schemas.sources import Source, SourcesFile, SourcesFileError, load_sources
 
@@ -20,9 +21,11 @@ __all__ = [
     "ArticleCandidate",
     "ExtractorInfo",
     "FetchedPage",
+    "HttpExchange",
     "Manifest",
     "ManifestFile",
     "QuarantineRecord",
+    "RawRef",
     "Source",
     "SourcesFile",
     "Sighting",

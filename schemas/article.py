@@ -7,10 +7,12 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas._types import HttpUrlStr
+from schemas.raw import RawRef
 
 SCHEMA_VERSION = 2
 """2 added modified_at, site_name, description, tags, image_url and relevance (all optional:
-every version-1 record is a valid version-2 record)."""
+every version-1 record is a valid version-2 record). ``raw`` (where the raw response is kept,
+optional) was added later without a bump: purely additive."""
 
 MIN_TEXT_WORDS = 25
 """Below this many words a page is not an article (teaser, stub, paywall or error page)."""
@@ -65,6 +67,9 @@ class Article(BaseModel):
     fetched_at: AwareDatetime
     content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of `text` (UTF-8)")
     extractor: ExtractorInfo
+    raw: RawRef | None = Field(
+        default=None, description="The raw HTTP response this record was extracted from, in a WARC file of the archive"
+    )
 
     @field_validator("text")
     @classmethod

@@ -9,7 +9,7 @@ class ManifestFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str = Field(description="Path relative to the archive root, '/'-separated")
-    kind: Literal["articles", "quarantine", "sightings"]
+    kind: Literal["articles", "quarantine", "sightings", "warc"]
     records: int = Field(ge=0)
     bytes: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from schemas._types import HttpUrlStr
+from schemas.raw import HttpExchange, RawRef
 
 
 class FetchedPage(BaseModel):
@@ -25,6 +26,10 @@ class FetchedPage(BaseModel):
     content_type: str | None = None
     html: str | None = None
     fetched_at: AwareDatetime
+    exchange: HttpExchange | None = None
+    """The raw request and response, until the WARC stage has written them."""
+    raw: RawRef | None = None
+    """Where the WARC stage archived the raw response."""
 
 
 @dataclass

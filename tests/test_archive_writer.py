@@ -169,3 +169,16 @@ def test_sightings_are_their_own_batches_partitioned_by_seen_date(tmp_path):
     ]
     assert list(read_sightings(tmp_path)) == [sighting]
     assert [a.id for a in read_articles(tmp_path)] == [story.id]
+
+
+def test_a_full_batch_committed_after_the_next_batch_opened_loses_nothing(tmp_path):
+    # The store stage awaits between add() and commit(): another item may open the next
+    # batch of the same kind and day in between.
+    w = ArchiveWriter(tmp_path, run_id="run1", max_records=2)
+    w.open()
+    assert w.add(make_article(0)) is None
+    full = w.add(make_article(1))
+    assert w.add(make_article(2)) is None
+    w.commit(full)
+    w.close()
+    assert [a.id for a in read_articles(tmp_path)] == [make_article(i).id for i in range(3)]

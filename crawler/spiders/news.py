@@ -27,6 +27,7 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
 from pipelines.outcomes import count
+from pipelines.warc import http_exchange
 from schemas import FetchedPage, load_sources
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -140,6 +141,7 @@ class NewsSpider(scrapy.Spider):
             content_type=content_type,
             html=response.text if is_html else None,
             fetched_at=datetime.now(UTC),
+            exchange=http_exchange(response),  # for the WARC stage (pipelines/warc.py)
         )
 
     def on_error(self, failure: Failure) -> None:
