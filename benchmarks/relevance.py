@@ -109,11 +109,14 @@ def part_model(aeb: Path, seeds_dir: Path, ground_truth: bool) -> None:
 
     full = TopicProfile.from_seeds(seeds_dir)
     kept = [s.name for s in full.seeds if full.score(s.text) >= full.threshold]
-    neg = sorted((full.score(t) if t else 0.0 for t in negatives.values()), reverse=True)
+    ranked = sorted(((full.score(t) if t else 0.0, t) for t in negatives.values()), key=lambda p: -p[0])
+    neg = [n for n, _ in ranked]
     rejected = sum(n < full.threshold for n in neg)
     print(f"default threshold {full.threshold:.3f} ({full.threshold_rule}):")
     print(f"  keeps {len(kept)}/{len(full.seeds)} seeds; rejects {rejected}/{len(neg)} AEB pages ({rejected / len(neg):.1%})")
-    print(f"  highest AEB scores: {', '.join(f'{n:.3f}' for n in neg[:5])}")
+    print("  highest-scoring AEB pages:")
+    for n, text in ranked[:3]:
+        print(f"    {n:.3f}  {text.strip().splitlines()[0][:90] if text.strip() else ''}")
 
 
 def _crawl_once(web, server, budget: int, prioritise: bool, workdir: Path) -> set[str]:
@@ -156,7 +159,7 @@ def part_crawl(size: int, budget_share: float, repeat: int) -> None:
     print(f"\n== Part 2: best-first crawling of the local news web: {len(pages)} article pages, "
           f"{len(on_topic)} on topic; budget CLOSESPIDER_PAGECOUNT={budget} ({budget_share:.0%}; "
           "robots.txt, feeds and sitemaps count too); each crawl run {repeat}x".replace("{repeat}", str(repeat)))
-    print(f"{'crawl':<16} {'run':>3} {'articles':>8} {'on topic':>8} {'share of on-topic':>17} {'time':>6}")
+    print(f"{'crawl':<16} {'run':>3} {'articles':>8} {'on topic':>8} {'of all on-topic':>15} {'of fetched':>10} {'time':>6}")
     found: dict[bool, list[int]] = {False: [], True: []}
     missed: set[str] = set()
     with NewsWebServer(web) as server, tempfile.TemporaryDirectory(prefix="bench-relevance-") as tmp:
@@ -168,13 +171,13 @@ def part_crawl(size: int, budget_share: float, repeat: int) -> None:
                 found[prioritise].append(len(hits))
                 if prioritise:
                     missed |= on_topic - hits
-                print(f"{label:<16} {run:>3} {len(fetched):>8} {len(hits):>8} {len(hits) / len(on_topic):>17.0%} "
-                      f"{time.perf_counter() - t0:5.1f}s")
+                print(f"{label:<16} {run:>3} {len(fetched):>8} {len(hits):>8} {len(hits) / len(on_topic):>15.0%} "
+                      f"{len(hits) / max(1, len(fetched)):>10.1%} {time.perf_counter() - t0:5.1f}s")
     base, best = (sum(found[p]) / repeat for p in (False, True))
     ratio = f"{best / base:.1f}x" if base else "inf (unprioritised found none)"
     print(f"mean on-topic articles: unprioritised {base:.1f}, best-first {best:.1f}: best-first / unprioritised = {ratio}")
     if missed:
-        print("on-topic pages best-first missed (no link text, no words in the URL): " + ", ".join(sorted(missed)))
+        print("on-topic pages best-first did not fetch: " + ", ".join(sorted(missed)))
 
 
 def main(argv: list[str] | None = None) -> int:
