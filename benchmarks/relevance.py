@@ -14,6 +14,14 @@ page budget (``CLOSESPIDER_PAGECOUNT``) of ``--budget`` x its article pages, onc
 relevance priorities and once without; prints how many on-topic article pages (seed stories
 and their copies) each fetched. Each crawl runs in its own process (``newsarchive crawl``),
 ``--repeat`` times (which pages a bounded concurrent crawl reaches varies a little).
+
+Best-first can only reorder requests the scheduler still holds: a request handed to the
+downloader is committed. With the project's ``CONCURRENT_REQUESTS = 32`` and a budget of
+about 100 pages, a third of the budget is committed to the first outlets' feed links before
+the slowest outlet's sitemap has been read, so the figure depends on timing (measured: 2.8x
+to 3.6x on average over three runs, 2x in the worst run). The benchmark therefore runs with
+``--concurrency 8`` by default: a budget that is large next to the requests in flight, as in
+a real crawl.
 """
 
 from __future__ import annotations
@@ -109,14 +117,17 @@ def part_model(aeb: Path, seeds_dir: Path, ground_truth: bool) -> None:
 
     full = TopicProfile.from_seeds(seeds_dir)
     kept = [s.name for s in full.seeds if full.score(s.text) >= full.threshold]
-    neg = sorted((full.score(t) if t else 0.0 for t in negatives.values()), reverse=True)
+    ranked = sorted(((full.score(t) if t else 0.0, t) for t in negatives.values()), key=lambda p: -p[0])
+    neg = [n for n, _ in ranked]
     rejected = sum(n < full.threshold for n in neg)
     print(f"default threshold {full.threshold:.3f} ({full.threshold_rule}):")
     print(f"  keeps {len(kept)}/{len(full.seeds)} seeds; rejects {rejected}/{len(neg)} AEB pages ({rejected / len(neg):.1%})")
-    print(f"  highest AEB scores: {', '.join(f'{n:.3f}' for n in neg[:5])}")
+    print("  highest-scoring AEB pages:")
+    for n, text in ranked[:3]:
+        print(f"    {n:.3f}  {text.strip().splitlines()[0][:90] if text.strip() else ''}")
 
 
-def _crawl_once(web, server, budget: int, prioritise: bool, workdir: Path) -> set[str]:
+def _crawl_once(web, server, budget: int, prioritise: bool, workdir: Path, concurrency: int) -> set[str]:
     workdir.mkdir(parents=True, exist_ok=True)
     sources = workdir / "sources.toml"
     sources.write_text(web.sources_toml(), encoding="utf-8")
@@ -124,9 +135,10 @@ def _crawl_once(web, server, budget: int, prioritise: bool, workdir: Path) -> se
     before = len(server.requests)
     settings = {
         "PROXY_URL": server.url,
+        # the project's politeness (4 requests at a time per site), without AutoThrottle's delays
         "AUTOTHROTTLE_ENABLED": "False",
         "DOWNLOAD_DELAY": "0",
-        "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
+        "CONCURRENT_REQUESTS": str(concurrency),
         "RETRY_TIMES": "0",
         "CLOSESPIDER_PAGECOUNT": str(budget),
         "RELEVANCE_PRIORITY_ENABLED": str(prioritise),
@@ -146,7 +158,7 @@ def _crawl_once(web, server, budget: int, prioritise: bool, workdir: Path) -> se
     return fetched
 
 
-def part_crawl(size: int, budget_share: float, repeat: int) -> None:
+def part_crawl(size: int, budget_share: float, repeat: int, concurrency: int) -> None:
     from newsweb import NewsWeb, NewsWebServer
 
     web = NewsWeb(size=size)
@@ -155,26 +167,26 @@ def part_crawl(size: int, budget_share: float, repeat: int) -> None:
     budget = round(budget_share * len(pages))
     print(f"\n== Part 2: best-first crawling of the local news web: {len(pages)} article pages, "
           f"{len(on_topic)} on topic; budget CLOSESPIDER_PAGECOUNT={budget} ({budget_share:.0%}; "
-          "robots.txt, feeds and sitemaps count too); each crawl run {repeat}x".replace("{repeat}", str(repeat)))
-    print(f"{'crawl':<16} {'run':>3} {'articles':>8} {'on topic':>8} {'share of on-topic':>17} {'time':>6}")
+          f"robots.txt, feeds and sitemaps count too); CONCURRENT_REQUESTS={concurrency}; each crawl run {repeat}x")
+    print(f"{'crawl':<16} {'run':>3} {'articles':>8} {'on topic':>8} {'of all on-topic':>15} {'of fetched':>10} {'time':>6}")
     found: dict[bool, list[int]] = {False: [], True: []}
     missed: set[str] = set()
     with NewsWebServer(web) as server, tempfile.TemporaryDirectory(prefix="bench-relevance-") as tmp:
         for run in range(1, repeat + 1):
             for prioritise, label in ((False, "unprioritised"), (True, "best-first")):
                 t0 = time.perf_counter()
-                fetched = _crawl_once(web, server, budget, prioritise, Path(tmp) / f"{run}")
+                fetched = _crawl_once(web, server, budget, prioritise, Path(tmp) / f"{run}", concurrency)
                 hits = fetched & on_topic
                 found[prioritise].append(len(hits))
                 if prioritise:
                     missed |= on_topic - hits
-                print(f"{label:<16} {run:>3} {len(fetched):>8} {len(hits):>8} {len(hits) / len(on_topic):>17.0%} "
-                      f"{time.perf_counter() - t0:5.1f}s")
+                print(f"{label:<16} {run:>3} {len(fetched):>8} {len(hits):>8} {len(hits) / len(on_topic):>15.0%} "
+                      f"{len(hits) / max(1, len(fetched)):>10.1%} {time.perf_counter() - t0:5.1f}s")
     base, best = (sum(found[p]) / repeat for p in (False, True))
     ratio = f"{best / base:.1f}x" if base else "inf (unprioritised found none)"
     print(f"mean on-topic articles: unprioritised {base:.1f}, best-first {best:.1f}: best-first / unprioritised = {ratio}")
     if missed:
-        print("on-topic pages best-first missed (no link text, no words in the URL): " + ", ".join(sorted(missed)))
+        print("on-topic pages best-first did not fetch: " + ", ".join(sorted(missed)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=Path, default=SEEDS_DIR, help="seeds folder (default: the packaged seeds)")
     parser.add_argument("--size", type=int, default=400, help="off-topic articles in the news web (default: %(default)s)")
     parser.add_argument("--budget", type=float, default=0.25, help="page budget, share of article pages (default: %(default)s)")
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="CONCURRENT_REQUESTS of both crawls (default: %(default)s; see the module docstring)")
     parser.add_argument("--repeat", type=int, default=3, help="crawls of each kind (default: %(default)s)")
     parser.add_argument("--ground-truth", action="store_true", help="score AEB's ground-truth bodies, not extracted text")
     parser.add_argument("--skip-model", action="store_true")
@@ -191,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_model:
         part_model(args.aeb, args.seeds, args.ground_truth)
     if not args.skip_crawl:
-        part_crawl(args.size, args.budget, args.repeat)
+        part_crawl(args.size, args.budget, args.repeat, args.concurrency)
     return 0
 
 

@@ -6,8 +6,10 @@ anchor text, or the feed entry's title and summary) and the words of its URL. It
 becomes ``priority + round(score * 1000) - 1000``: articles still come after any discovery
 request of the same base priority (feeds, sitemaps, listing pages: so the frontier is known
 first), and among themselves the likeliest first. Scrapy's scheduler pops higher priorities
-first, so when a crawl is bounded (``CLOSESPIDER_PAGECOUNT``, a time limit) the relevant
-articles are the ones fetched.
+first (its default queue, ``DownloaderAwarePriorityQueue``, takes turns between sites and
+pops the highest priority within each), so when a crawl is bounded
+(``CLOSESPIDER_PAGECOUNT``, a time limit) each outlet's relevant articles are the ones
+fetched.
 
 Off with ``RELEVANCE_PRIORITY_ENABLED = False`` (or ``RELEVANCE_ENABLED = False``).
 """

@@ -110,7 +110,7 @@ def _cosine(unit: Vector, profile: Vector, profile_norm: float) -> float:
 
 @dataclass(frozen=True)
 class TopicProfile:
-    """The topic as one vector, the threshold, and how the threshold was chosen."""
+    """The topic: the centroid and the seed vectors, the threshold, and how it was chosen."""
 
     seeds_dir: Path
     seeds: tuple[Seed, ...]
@@ -148,7 +148,7 @@ class TopicProfile:
                 others = tuple(v for j, v in enumerate(vectors) if j != i)
                 loo[seed.name] = _score(vectors[i], _mean(others), others)
         if threshold is not None:
-            rule = "set by RELEVANCE_THRESHOLD"
+            rule = "set explicitly (RELEVANCE_THRESHOLD, or topic --threshold)"
         elif loo:
             median = statistics.median(loo.values())
             threshold = THRESHOLD_FRACTION * median

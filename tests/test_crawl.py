@@ -206,3 +206,30 @@ def test_scrapy_crawl_with_an_empty_seeds_folder_fails_at_start_naming_it(tmp_pa
         f"relevance.settings.RelevanceConfigError: seeds folder {seeds}: has no .txt seed documents"
     )
     assert not (tmp_path / "archive").exists()
+
+
+@pytest_twisted.ensureDeferred
+async def test_best_first_fetches_each_outlets_on_topic_articles_first(newsweb, tmp_path):
+    # One request at a time, so that the fetch order is the scheduler's order. Scrapy's
+    # scheduler takes turns between sites (DownloaderAwarePriorityQueue), highest priority
+    # first within each site.
+    web, server = newsweb
+    firsts = {}
+    for prioritise in (True, False):
+        before = len(server.requests)
+        stats = await crawl(
+            web, server, tmp_path / f"archive-{prioritise}", CONCURRENT_REQUESTS=1, RELEVANCE_PRIORITY_ENABLED=prioritise
+        )
+        assert stats["finish_reason"] == "finished"
+        fetched = [web.article(f"http://{host}{path}") for _, host, path, _ in server.requests[before:]]
+        fetched = [a for a in fetched if a is not None]
+        assert len(fetched) == 51
+        # per outlet: are its on-topic articles the first ones fetched?
+        firsts[prioritise] = {}
+        for outlet in web.outlets:
+            mine = [a for a in fetched if a.outlet == outlet.name]
+            n = sum(a.story.startswith("seed-") for a in mine)
+            firsts[prioritise][outlet.name] = all(a.story.startswith("seed-") for a in mine[:n])
+    assert all(firsts[True].values())
+    # without priorities, the order of the feeds and sitemaps (which varies with timing)
+    assert not all(firsts[False].values())

@@ -90,7 +90,7 @@ def test_adding_a_document_to_the_seeds_changes_the_profile(tmp_path, profile):
 def test_a_set_threshold_is_used_as_is():
     profile = TopicProfile.from_seeds(SEEDS_DIR, threshold=0.3)
     assert profile.threshold == 0.3
-    assert profile.threshold_rule == "set by RELEVANCE_THRESHOLD"
+    assert profile.threshold_rule == "set explicitly (RELEVANCE_THRESHOLD, or topic --threshold)"
 
 
 def test_one_seed_has_a_fixed_default_threshold():
