@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,18 @@ def faulty_newsweb():
         server.stop()
 
 
-async def crawl(web: NewsWeb, server: NewsWebServer, archive: Path, **overrides: Any) -> dict[str, Any]:
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def crawl(web: NewsWeb, server: NewsWebServer, archive: Path, *, extra_sources: str = "",
+                spider_args: dict[str, str] | None = None, **overrides: Any) -> dict[str, Any]:
     """Crawl the served news web into ``archive`` with the project's settings; return the stats."""
     sources = archive.parent / f"{archive.name}-sources.toml"
-    sources.write_text(web.sources_toml(), encoding="utf-8")
+    sources.write_text(web.sources_toml() + extra_sources, encoding="utf-8")
     settings = crawl_settings(
         str(archive),
         {
@@ -53,6 +62,6 @@ async def crawl(web: NewsWeb, server: NewsWebServer, archive: Path, **overrides:
     )
     runner = AsyncCrawlerRunner(settings)
     crawler = runner.create_crawler(NewsSpider)
-    await Deferred.fromFuture(runner.crawl(crawler, sources=str(sources)))
+    await Deferred.fromFuture(runner.crawl(crawler, **{"sources": str(sources), **(spider_args or {})}))
     assert crawler.stats is not None
     return dict(crawler.stats.get_stats())
