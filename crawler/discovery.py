@@ -129,11 +129,11 @@ def parse_sitemap(body: bytes, base_url: str) -> Document:
         if _local(entry.tag) != child:
             continue
         loc = _child_text(entry, "loc")
-        if not loc or not is_http_url(urljoin(base_url, loc)):
-            continue
+        if not loc or not is_http_url(loc) or "." not in (urlsplit(loc).hostname or ""):
+            continue  # <loc> must be an absolute URL
         published = _parse_date(_child_text(entry, "news", "publication_date")) or _parse_date(_child_text(entry, "lastmod"))
         title = _child_text(entry, "news", "title") or ""
-        doc.links.append(Link(urljoin(base_url, loc), link_kind, title, published))  # type: ignore[arg-type]
+        doc.links.append(Link(loc, link_kind, title, published))  # type: ignore[arg-type]
     return doc
 
 
@@ -221,7 +221,9 @@ def page_links(html: bytes | str, base_url: str) -> tuple[list[str], list[tuple[
     fragment removed, first occurrence of each URL (with the longest text seen)."""
     try:
         tree = lxml.html.fromstring(html, base_url=base_url)
-    except (lxml.etree.ParserError, ValueError):
+    except ValueError:  # a str with an XML encoding declaration
+        tree = lxml.html.fromstring(html.encode("utf-8") if isinstance(html, str) else html, base_url=base_url)
+    except lxml.etree.ParserError:
         return [], []
     feeds = []
     for el in tree.iter("link"):

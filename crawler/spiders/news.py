@@ -292,7 +292,7 @@ class NewsSpider(scrapy.Spider):
             return Document([Link(url, "sitemap") for url in robots_sitemaps(text, response.url)])
         if not isinstance(response, TextResponse):
             raise DiscoveryError("not_html", f"Content-Type {content_type or 'missing'}")
-        feeds, anchors = page_links(response.body, response.url)
+        feeds, anchors = page_links(response.text, response.url)
         doc = Document()
         spec = self._by_name[source]
         if kind == "home" and spec.autodiscover_feeds:
