@@ -34,7 +34,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers["ETag"] = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
             if self._not_modified(headers):
                 status, body = 304, b""
-        self.server.record((self.command, host, path, status))
+        self.server.record((self.command, host, path, status), self.headers.get("User-Agent", ""))
         self.send_response(status)
         for name, value in headers.items():
             if status == 304 and name not in ("ETag", "Last-Modified"):
@@ -77,11 +77,13 @@ class _Server(ThreadingHTTPServer):
         self.web = web
         self.delay = delay
         self.requests: list[tuple[str, str, str, int]] = []
+        self.user_agents: set[str] = set()
         self._lock = threading.Lock()
 
-    def record(self, entry: tuple[str, str, str, int]) -> None:
+    def record(self, entry: tuple[str, str, str, int], user_agent: str) -> None:
         with self._lock:
             self.requests.append(entry)
+            self.user_agents.add(user_agent)
 
 
 class NewsWebServer:
@@ -128,6 +130,13 @@ class NewsWebServer:
         if self._server is None:
             return []
         return list(self._server.requests)
+
+    @property
+    def user_agents(self) -> set[str]:
+        """Every User-Agent header seen so far."""
+        if self._server is None:
+            return set()
+        return set(self._server.user_agents)
 
     def __enter__(self) -> NewsWebServer:
         return self.start()

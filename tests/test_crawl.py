@@ -149,10 +149,14 @@ async def test_bad_input_is_counted_and_quarantined_not_fatal(faulty_newsweb, tm
 
 
 @pytest_twisted.ensureDeferred
-async def test_429_and_5xx_are_retried_after_retry_after_or_a_backoff(tmp_path):
+async def test_politeness_user_agent_with_contact_and_retries_after_retry_after_or_a_backoff(tmp_path):
     web = NewsWeb(size=0, faults=True)
     with NewsWebServer(web) as server:
-        stats = await crawl(web, server, tmp_path / "archive", RETRY_TIMES=2, NEWS_RETRY_BACKOFF_BASE=0.01)
+        stats = await crawl(web, server, tmp_path / "archive", RETRY_TIMES=2, NEWS_RETRY_BACKOFF_BASE=0.01,
+                            NEWS_CONTACT="mailto:ops@example.org")
+        assert server.user_agents == {
+            "newsarchive/0.1 (news archiver; +https://pypi.org/project/newsarchive/; contact: mailto:ops@example.org)"
+        }
         busy = [r[3] for r in server.requests if r[2] == "/busy-feed.xml"]
         errors = [r[3] for r in server.requests if r[2] == "/error-feed.xml"]
     assert busy == [429, 200]  # Retry-After: 1 honoured, then read

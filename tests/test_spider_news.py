@@ -130,3 +130,17 @@ async def test_a_url_list_crawls_exactly_those_urls(newsweb, tmp_path):
     )
     assert {a.url: a.source for a in read_articles(tmp_path / "archive")} == {a.url: a.outlet for a in picked}
     assert stats["fetch/failed/reason/http_502/by_source/unknown-outlet.test"] == 1
+
+
+def test_per_outlet_overrides_reach_scrapys_download_slots(tmp_path):
+    from scrapy.crawler import Crawler
+
+    from crawler.runner import crawl_settings
+    from crawler.spiders.news import NewsSpider
+
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sources]]\nname = "A"\nfeeds = ["http://a.test/rss"]\ndownload_delay = 3.0\nconcurrency = 1\n')
+    settings = crawl_settings(str(tmp_path / "archive"), {"DOWNLOAD_SLOTS": {"b.test": {"delay": 1.0}}})
+    crawler = Crawler(NewsSpider, settings)  # as Crawler.crawl() does: the spider first, then settings freeze
+    NewsSpider.from_crawler(crawler, sources=str(sources))
+    assert crawler.settings.getdict("DOWNLOAD_SLOTS") == {"a.test": {"delay": 3.0, "concurrency": 1}, "b.test": {"delay": 1.0}}

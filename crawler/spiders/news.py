@@ -127,7 +127,8 @@ class NewsSpider(scrapy.Spider):
         if spider.sources and (slots := spider.sources.download_slots()) and not settings.frozen:
             # per-outlet overrides, for each of the outlet's hosts; explicit settings win
             merged = {**slots, **settings.getdict("DOWNLOAD_SLOTS")}
-            settings.set("DOWNLOAD_SLOTS", merged, priority="spider")
+            priority = max(settings.getpriority("DOWNLOAD_SLOTS") or 0, 30)  # at least "spider"
+            settings.set("DOWNLOAD_SLOTS", merged, priority=priority)
         crawler.signals.connect(spider._on_item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
         return spider
