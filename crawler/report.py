@@ -180,6 +180,8 @@ def read_report(path: str | Path) -> dict[str, Any]:
 
 # (column title, stats key) in the order they are printed
 _COLUMNS = (
+    ("found", "discovery/articles"),
+    ("seen before", "discovery/skipped_seen"),
     ("fetched", "news/pages"),
     ("stored", "archive/stored"),
     ("dup URL", "dedup/dropped_url"),
