@@ -14,7 +14,8 @@ Outcomes, per article URL: ``discovered`` (found by any discovery path, once per
 ``skipped_seen`` (already archived or dropped for good before: not requested),
 ``fetched``, ``stored``, ``duplicate`` (same URL/text/near-text as a stored article),
 ``irrelevant`` (off topic), ``quarantined``, ``failed`` (could not be fetched: see
-``failed_reasons``). Per outlet also ``documents_read`` (feeds, sitemaps, pages read),
+``failed_reasons``), ``ignored`` (not fetched by rule: robots.txt). Every discovered URL
+is skipped_seen, fetched, failed or ignored. Per outlet also ``documents_read`` (feeds, sitemaps, pages read),
 ``not_modified`` (answered 304), ``discovery_failed`` (feeds, sitemaps, pages that could
 not be fetched or read: see ``failed_reasons`` and ``discovery_errors``).
 
@@ -50,6 +51,7 @@ OUTCOMES: dict[str, tuple[str, ...]] = {
     "irrelevant": ("relevance/rejected",),
     "quarantined": ("archive/quarantined",),
     "failed": ("fetch/failed/article",),
+    "ignored": ("fetch/ignored/article",),
     "documents_read": tuple(f"discovery/read/{k}" for k in ("feed", "sitemap", "robots", "home", "section")),
     "not_modified": ("discovery/not_modified",),
     "discovery_failed": tuple(f"fetch/failed/{k}" for k in ("feed", "sitemap", "robots", "home", "section"))
@@ -229,7 +231,7 @@ class RunSummary:
             f"(same URL {self.total('dedup/dropped_url')}, same text {self.total('dedup/dropped_text')}); "
             f"quarantined: {quarantined}",
         ]
-        errors = self.total("discovery/feed_errors") + self.total("discovery/sitemap_errors")
+        errors = sum(self.total(f"discovery/{k}_errors") for k in ("feed", "sitemap", "robots", "home", "section"))
         failed = sum(v for k, v in self.stats.items() if k.startswith("fetch/failed/reason/"))
         ignored = sum(v for k, v in self.stats.items() if k.startswith("fetch/ignored/") and "/by_source/" not in k)
         if errors or failed or ignored:
@@ -239,6 +241,8 @@ class RunSummary:
             )
         if write_errors := self.total("archive/write_errors"):
             lines.append(f"ARCHIVE WRITE ERRORS: {write_errors} (see the log); the run failed")
+        if not_modified := self.total("discovery/not_modified"):
+            lines.append(f"feeds, sitemaps and pages unchanged since the last run (304): {not_modified}")
         if skipped := self.total("discovery/skipped_seen"):
             lines.append(f"already archived, not requested again: {skipped}")
         if stored == 0:

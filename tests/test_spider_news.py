@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest_twisted
@@ -60,6 +62,10 @@ async def test_every_article_of_every_outlet_is_found_then_only_new_ones_are_fet
         assert sum(read.values()) == 12
         stories = Counter(web.article(a.url).story for a in read_articles(archive))
         assert stories == Counter({a.story: 1 for a in crawlable.values()})
+        totals = json.loads(Path(first["report/path"]).read_text())["totals"]
+        assert totals["discovered"] == len(web.articles) == len(crawlable) + totals["ignored"]
+        assert totals["fetched"] == len(crawlable) and totals["stored"] == len(stories)
+        assert totals["duplicate"] == len(crawlable) - len(stories)
 
         # -- second crawl right after: no article page requested, 304 for every feed, sitemap, page
         since = len(server.requests)
@@ -72,6 +78,9 @@ async def test_every_article_of_every_outlet_is_found_then_only_new_ones_are_fet
         assert second["discovery/not_modified"] == 12
         assert second["discovery/skipped_seen"] == len(crawlable)
         assert second.get("news/pages", 0) == 0
+        totals = json.loads(Path(second["report/path"]).read_text())["totals"]
+        assert (totals["discovered"], totals["skipped_seen"], totals["fetched"]) == (len(web.articles), len(crawlable), 0)
+        assert (totals["not_modified"], totals["documents_read"]) == (12, 0)
 
         # -- the web publishes new articles: the next crawl fetches exactly those
         new = web.publish(9)
