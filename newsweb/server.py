@@ -27,6 +27,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:  # web server mode: route by Host header
             host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
             path = self.path
+        self.server.gate.wait()
         if self.server.delay:
             time.sleep(self.server.delay)
         status, headers, body = self.server.web.render(host, path)
@@ -76,9 +77,14 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.web = web
         self.delay = delay
+        self.gate = threading.Event()  # cleared: requests wait (NewsWebServer.pause)
+        self.gate.set()
         self.requests: list[tuple[str, str, str, int]] = []
         self.user_agents: set[str] = set()
         self._lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that went away (a killed crawl) is not our problem
 
     def record(self, entry: tuple[str, str, str, int], user_agent: str) -> None:
         with self._lock:
@@ -111,6 +117,7 @@ class NewsWebServer:
 
     def stop(self) -> None:
         if self._server is not None:
+            self._server.gate.set()
             self._server.shutdown()
             self._server.server_close()
             assert self._thread is not None
@@ -130,6 +137,15 @@ class NewsWebServer:
         if self._server is None:
             return []
         return list(self._server.requests)
+
+    def pause(self) -> None:
+        """Hold every request from now on until :meth:`resume` (to stop a crawl midway)."""
+        if self._server is not None:
+            self._server.gate.clear()
+
+    def resume(self) -> None:
+        if self._server is not None:
+            self._server.gate.set()
 
     @property
     def user_agents(self) -> set[str]:

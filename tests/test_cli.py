@@ -107,7 +107,7 @@ def _assert_each_story_once(web: NewsWeb, out: Path) -> None:
 def test_two_crawls_at_once_then_a_hard_kill_and_a_stop_midway_lose_nothing_and_duplicate_nothing(tmp_path):
     web = NewsWeb(size=14)
     crawlable = {a.url for a in web.crawlable()}
-    with NewsWebServer(web, delay=0.02) as server:
+    with NewsWebServer(web, delay=0.01) as server:
         sources, out = tmp_path / "sources.toml", tmp_path / "archive"
         sources.write_text(web.sources_toml(), encoding="utf-8")
         args = [sys.executable, "-m", "crawler.cli", *_crawl_args(server.url, sources, out)]
@@ -122,15 +122,20 @@ def test_two_crawls_at_once_then_a_hard_kill_and_a_stop_midway_lose_nothing_and_
 
         # the running crawl is killed hard midway (SIGKILL): its job directory cannot be trusted
         _wait_for(lambda: sum(_article_requests(server, web).values()) >= 8)
+        server.pause()
         runner.kill()
         runner.communicate()
+        server.resume()
         assert (out / "state" / "job").exists() and not (out / "state" / "job" / "RESUMABLE").exists()
         killed_at = len(server.requests)
 
         # the next run starts afresh; it is stopped midway (SIGTERM, as cron's timeout does)
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         _wait_for(lambda: len([r for r in server.requests[killed_at:] if web.article(f"http://{r[1]}{r[2]}")]) >= 8)
+        server.pause()
         proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # the crawl stops scheduling; what is in flight completes
+        server.resume()
         stdout, stderr = proc.communicate(timeout=120)
         assert proc.returncode == 4, stderr[-3000:]
         assert "Resuming" not in stdout
