@@ -117,7 +117,12 @@ def _slug(title: str) -> str:
 
 
 class NewsWeb:
-    """A deterministic web of news outlets. ``size`` = number of off-topic articles."""
+    """A deterministic web of news outlets. ``size`` = number of off-topic articles.
+
+    Each outlet offers crawlers its own way in (``Outlet.mix``, see ``_MIXES``);
+    :meth:`sources_toml` is the sources file that tells a crawler those ways, and
+    :meth:`crawlable` the articles a complete, polite crawl finds. :meth:`publish` adds new
+    articles (feeds, sitemaps, pages and their validators change with them)."""
 
     def __init__(self, size: int = 40, *, seed: int = 0, faults: bool = False) -> None:
         self.size = size
@@ -213,10 +218,16 @@ class NewsWeb:
             )
 
     def _offtopic_url(self, spec: _OutletSpec, number: int, title: str, published: datetime) -> str:
-        path = spec.article_path.format(
-            n=700000 + number, slug=_slug(title), hex=f"{(number * 2654435761) % 2**32:08x}", d=published
-        )
-        return f"http://{spec.host}{path}"
+        def url(slug: str) -> str:
+            path = spec.article_path.format(
+                n=700000 + number, slug=slug, hex=f"{(number * 2654435761) % 2**32:08x}", d=published
+            )
+            return f"http://{spec.host}{path}"
+
+        first = url(_slug(title))
+        if first in self._generated or first in self._extras:  # (_extras: the seed pages)
+            return url(f"{_slug(title)[:70]}-{number}")  # same title, same day: one URL per article
+        return first
 
     def _add_offtopic(self, size: int) -> None:
         base = datetime(2022, 1, 1, tzinfo=UTC)
