@@ -27,8 +27,10 @@ def test_rendering_is_deterministic():
         assert get(a, article.url) == get(b, article.url)
 
 
-def test_size_scales_the_number_of_articles():
-    assert len(NewsWeb(size=3000).articles) - len(NewsWeb(size=0).articles) == 3000
+def test_size_scales_the_number_of_articles_each_at_its_own_url():
+    big = NewsWeb(size=3000)
+    assert len(big.articles) - len(NewsWeb(size=0).articles) == 3000
+    assert len({a.url for a in big.articles}) == len(big.articles)
 
 
 def test_each_outlet_offers_its_own_discovery_mix():
