@@ -168,7 +168,8 @@ def parse_feed(body: bytes, base_url: str, content_type: str = "") -> Document:
         parsed = entry.get("published_parsed") or entry.get("updated_parsed")
         published = datetime(*parsed[:6], tzinfo=UTC) if parsed else None
         doc.links.append(Link(urljoin(base_url, link), "article", _feed_text(entry.get("title"), entry.get("summary")), published))
-    if feed.bozo:
+    benign = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+    if feed.bozo and not isinstance(feed.bozo_exception, benign):
         detail = f"{type(feed.bozo_exception).__name__}: {feed.bozo_exception}"
         if not doc.links:
             raise DiscoveryError("malformed_feed", detail)

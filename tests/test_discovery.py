@@ -168,3 +168,9 @@ def test_unreadable_feeds(body, content_type, reason):
 def test_gzip_is_for_the_spider_but_parse_sitemap_reads_plain_xml():
     plain = b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>http://a.test/1</loc></url></urlset>'
     assert parse_sitemap(gzip.decompress(gzip.compress(plain)), "http://a.test/").links == [Link("http://a.test/1", "article")]
+
+
+def test_a_feed_in_another_encoding_than_declared_is_read_without_a_problem():
+    body = '<?xml version="1.0" encoding="us-ascii"?><rss version="2.0"><channel><item><title>Café</title><link>http://a.test/1</link></item></channel></rss>'
+    doc = parse_feed(body.encode("utf-8"), "http://a.test/rss", "text/xml; charset=utf-8")
+    assert [lk.url for lk in doc.links] == ["http://a.test/1"] and doc.problem is None
