@@ -171,3 +171,18 @@ def test_a_run_where_every_outlet_failed_exits_1_with_a_report(tmp_path):
     assert report["outlets"]["127.0.0.1"]["failed_reasons"] == {"connection_refused": 1}
     assert report["totals"]["discovered"] == report["totals"]["failed"] == 1
     assert f"run report: {path} (failed)" in proc.stdout
+
+
+def test_crawl_uses_the_bundled_sources_file_by_default(monkeypatch):
+    import crawler.cli as cli
+    from sources import DEFAULT_SOURCES
+
+    calls = []
+    monkeypatch.setattr(cli, "_crawl", lambda *args, **kwargs: calls.append((args, kwargs)) or 0)
+    assert cli.main(["crawl", "--out", "a"]) == 0
+    assert cli.main(["crawl", "--out", "a", "--urls", "u.txt", "--no-resume"]) == 0
+    assert calls == [
+        ((str(DEFAULT_SOURCES), "a", {}), {"urls": None, "resume": True}),
+        ((None, "a", {}), {"urls": "u.txt", "resume": False}),
+    ]
+    assert DEFAULT_SOURCES.is_file()
