@@ -95,7 +95,8 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
-    """Scrapy's RetryMiddleware (``RETRY_TIMES``, ``RETRY_HTTP_CODES``: 429 and 5xx), waiting
+    """Scrapy's RetryMiddleware (``RETRY_TIMES``, ``RETRY_HTTP_CODES``: 429 and 5xx, and
+    network errors), waiting
     before each retry: the ``Retry-After`` the server asked for, else exponential backoff
     (``NEWS_RETRY_BACKOFF_BASE`` × 2^(n-1), at most ``NEWS_RETRY_BACKOFF_MAX`` seconds).
     A ``Retry-After`` longer than ``NEWS_RETRY_AFTER_MAX`` is not waited for: the request
@@ -129,6 +130,20 @@ class BackoffRetryMiddleware(RetryMiddleware):
             stats.inc_value("retry/waited_seconds", round(wait, 3))
             if asked is not None:
                 stats.inc_value("retry/retry_after_honoured")
+        if wait > 0:
+            await _sleep(wait)
+        return retry
+
+    async def process_exception(self, request: Request, exception: Exception) -> Request | None:  # type: ignore[override]
+        """Network errors (refused, timed out, reset) are retried after the same backoff."""
+        if request.meta.get("dont_retry", False) or not isinstance(exception, self.exceptions_to_retry):
+            return None
+        retry = self._retry(request, exception)
+        if retry is None:
+            return None
+        wait = min(self.backoff_max, self.backoff_base * 2 ** (retry.meta.get("retry_times", 1) - 1))
+        if self.crawler.stats:
+            self.crawler.stats.inc_value("retry/waited_seconds", round(wait, 3))
         if wait > 0:
             await _sleep(wait)
         return retry

@@ -152,8 +152,9 @@ async def test_bad_input_is_counted_and_quarantined_not_fatal(faulty_newsweb, tm
 async def test_politeness_user_agent_with_contact_and_retries_after_retry_after_or_a_backoff(tmp_path):
     web = NewsWeb(size=0, faults=True)
     with NewsWebServer(web) as server:
+        unreachable = f'\n[[sources]]\nname = "Unreachable Daily"\nfeeds = ["http://127.0.0.1:{closed_port()}/rss"]\n'
         stats = await crawl(web, server, tmp_path / "archive", RETRY_TIMES=2, NEWS_RETRY_BACKOFF_BASE=0.01,
-                            NEWS_CONTACT="mailto:ops@example.org")
+                            NEWS_CONTACT="mailto:ops@example.org", extra_sources=unreachable)
         assert server.user_agents == {
             "newsarchive/0.1 (news archiver; +https://pypi.org/project/newsarchive/; contact: mailto:ops@example.org)"
         }
@@ -162,9 +163,11 @@ async def test_politeness_user_agent_with_contact_and_retries_after_retry_after_
     assert busy == [429, 200]  # Retry-After: 1 honoured, then read
     assert errors == [500, 500, 500]  # 2 retries, then given up
     assert stats["retry/retry_after_honoured"] == 1
-    # 1 s asked by the 429; 0.01 + 0.02 s of backoff for each of the two 500s
-    # (the error feed and the error article)
-    assert stats["retry/waited_seconds"] == pytest.approx(1.0 + 2 * (0.01 + 0.02))
+    # 1 s asked by the 429; 0.01 + 0.02 s of backoff for each of the two 500s (the error
+    # feed and the error article) and each of the two refused connections (the unreachable
+    # outlet's robots.txt and feed)
+    assert stats["retry/waited_seconds"] == pytest.approx(1.0 + 4 * (0.01 + 0.02))
+    assert stats["fetch/failed/reason/connection_refused/by_source/Unreachable Daily"] == 1
     assert stats["discovery/read/feed/by_source/Faulty Times"] == 2  # the healthy feed, and the busy one on its retry
 
 
