@@ -95,10 +95,10 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
-    """Scrapy's RetryMiddleware (``RETRY_TIMES``, ``RETRY_HTTP_CODES``: 429 and 5xx, and
-    network errors), waiting
-    before each retry: the ``Retry-After`` the server asked for, else exponential backoff
-    (``NEWS_RETRY_BACKOFF_BASE`` × 2^(n-1), at most ``NEWS_RETRY_BACKOFF_MAX`` seconds).
+    """Scrapy's RetryMiddleware (``RETRY_TIMES``; ``RETRY_HTTP_CODES``: 429 and 5xx; network
+    errors), waiting before each retry: the ``Retry-After`` the server asked for, else
+    exponential backoff (``NEWS_RETRY_BACKOFF_BASE`` × 2^(n-1), at most
+    ``NEWS_RETRY_BACKOFF_MAX`` seconds).
     A ``Retry-After`` longer than ``NEWS_RETRY_AFTER_MAX`` is not waited for: the request
     fails (reason ``http_429`` …) and the next scheduled run tries again.
 
