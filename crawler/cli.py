@@ -1,15 +1,18 @@
 """The ``newsarchive`` command.
 
     newsarchive demo [--out DIR] [--size N]      crawl the bundled local news web
-    newsarchive crawl --sources FILE --out DIR   crawl real outlets
+    newsarchive crawl [--sources FILE | --urls FILE] --out DIR
+                                                 crawl real outlets (default: sources/default.toml)
     newsarchive schema                           print the Article JSON Schema
     newsarchive newsweb [--port N] [--size N]    serve the local news web
     newsarchive topic [--seeds DIR] [URL_OR_FILE ...]   the topic profile, and scores
     newsarchive ls|stats|show|export|runs        read an archive (see ARCHIVE.md)
     newsarchive reextract [--out URI]            extract again from the archived raw pages
 
-Exit codes: 0 the run finished and its archive was written; 1 the run failed;
-2 bad usage or configuration (the message says which file, key or value).
+Exit codes: 0 the run finished and its archive was written; 1 the run failed (every
+outlet failed, or the archive could not be written); 2 bad usage or configuration (the
+message says which file, key or value); 3 another crawl is running on this archive;
+4 the run was interrupted (SIGINT/SIGTERM) and the next run resumes it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4
+RESUMABLE = "RESUMABLE"  # in a job directory: the run stopped cleanly and can resume
 
 
 def _parse_setting(text: str) -> tuple[str, str]:
@@ -60,13 +64,42 @@ def _check_relevance(settings: Any) -> str | None:
     return None
 
 
-def _crawl(sources_file: str, out: str, overrides: dict[str, Any]) -> int:
+def _prepare_jobdir(jobdir: Path) -> bool:
+    """Keep a job directory left by a cleanly interrupted run (True: resuming); remove one
+    left by a finished run or a hard kill (its disk queue cannot be trusted)."""
+    import shutil
+
+    if (jobdir / RESUMABLE).exists():
+        (jobdir / RESUMABLE).unlink()
+        return True
+    if jobdir.exists():
+        shutil.rmtree(jobdir)
+    return False
+
+
+def _finish_jobdir(jobdir: Path, finish_reason: str | None) -> None:
+    import shutil
+
+    if finish_reason == "shutdown" and jobdir.exists():
+        (jobdir / RESUMABLE).write_text("interrupted by a signal; the next run resumes it\n", encoding="utf-8")
+    elif jobdir.exists():
+        shutil.rmtree(jobdir)
+
+
+def _crawl(sources_file: str | None, out: str, overrides: dict[str, Any], *, urls: str | None = None,
+           resume: bool = True) -> int:
+    from archive import parse_archive_uri
+    from archive.writer import STATE
+    from crawler.lock import LOCK_FILE, CrawlLock, CrawlLocked
     from crawler.report import RunSummary
     from crawler.runner import crawl_settings, run_crawl
+    from crawler.spiders.news import read_url_list
     from schemas import SourcesFileError, load_sources
 
     try:
-        sources = load_sources(sources_file)
+        sources = load_sources(sources_file) if sources_file else None
+        if urls:
+            read_url_list(urls)
     except SourcesFileError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -74,14 +107,46 @@ def _crawl(sources_file: str, out: str, overrides: dict[str, Any]) -> int:
     if problem := _check_relevance(settings) or _check_archive(out):
         print(f"newsarchive: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    stats = run_crawl(settings, sources=sources_file)
-    summary = RunSummary(stats, sources=[s.name for s in sources.sources])
+    state = parse_archive_uri(out) / STATE
+    lock = CrawlLock(state / LOCK_FILE)
+    try:
+        lock.acquire()
+    except CrawlLocked as exc:
+        print(f"newsarchive: not crawling {out}: {exc}; exiting (code {EXIT_LOCKED})", file=sys.stderr)
+        return EXIT_LOCKED
+    try:
+        overrides = dict(overrides)
+        jobdir = None
+        if resume and "JOBDIR" not in overrides:
+            jobdir = state / "job"
+            if _prepare_jobdir(jobdir):
+                print(f"Resuming the interrupted run kept in {jobdir}")
+            overrides["JOBDIR"] = str(jobdir)
+        spider_args = {"sources": sources_file} if sources_file else {}
+        if urls:
+            spider_args["urls"] = urls
+        stats = run_crawl(crawl_settings(out, overrides), **spider_args)
+        if jobdir is not None:
+            _finish_jobdir(jobdir, stats.get("finish_reason"))
+    finally:
+        lock.release()
+    names = [s.name for s in sources.sources] if sources and not urls else []
+    summary = RunSummary(stats, sources=names)
     print(summary.format())
-    return EXIT_OK if summary.ok else EXIT_FAILED
+    status = stats.get("report/status")
+    if status == "interrupted":
+        print(f"Interrupted: the next run resumes it (exit code {EXIT_INTERRUPTED}).")
+        return EXIT_INTERRUPTED
+    if status is None:  # no report: judge from the stats
+        return EXIT_OK if summary.ok else EXIT_FAILED
+    return EXIT_OK if status == "ok" else EXIT_FAILED
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    return _crawl(args.sources, args.out, dict(args.set))
+    from sources import DEFAULT_SOURCES
+
+    sources = args.sources or (None if args.urls else str(DEFAULT_SOURCES))
+    return _crawl(sources, args.out, dict(args.set), urls=args.urls, resume=not args.no_resume)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -388,8 +453,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("crawl", help="crawl the outlets of a sources file into an archive")
-    p.add_argument("--sources", required=True, help="TOML sources file")
+    p.add_argument("--sources", help="TOML sources file (default: the bundled sources/default.toml)")
+    p.add_argument("--urls", metavar="FILE", help="crawl only these article URLs (one per line); "
+                   "--sources, if given, names their outlets")
     p.add_argument("--out", required=True, help="archive path or file:// URI")
+    p.add_argument("--no-resume", action="store_true",
+                   help="do not keep a job directory (<archive>/state/job) to resume an interrupted run")
     p.add_argument("-s", "--set", type=_parse_setting, action="append", default=[], metavar="NAME=VALUE", help=settings_help)
     p.set_defaults(func=cmd_crawl)
 

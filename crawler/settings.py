@@ -81,3 +81,23 @@ SPIDER_MIDDLEWARES = {**globals().get("SPIDER_MIDDLEWARES", {}), "crawler.priori
 # WARC stage (pipelines/warc.py): raw request/response of every article page, in WARC files
 WARC_ENABLED = True
 WARC_MAX_BYTES = 256 * 1024 * 1024  # compressed size at which a WARC file is closed and published
+# Discovery, incremental crawls, politeness, run reports (issue 3: crawler/spiders/news.py,
+# crawler/middlewares.py, crawler/report.py, crawler/state.py)
+NEWS_INCREMENTAL = True  # skip archived article URLs; conditional GET for feeds, sitemaps, pages
+NEWS_CONTACT = ""  # e-mail or URL added to the User-Agent, e.g. "mailto:ops@example.org"
+NEWS_RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry (doubling), when no Retry-After
+NEWS_RETRY_BACKOFF_MAX = 60.0
+NEWS_RETRY_AFTER_MAX = 120.0  # a longer Retry-After is not waited for: the request fails
+NEWS_REPORT_ENABLED = True  # write <archive root>/reports/<run_id>.json
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+DOWNLOADER_MIDDLEWARES = {
+    **DOWNLOADER_MIDDLEWARES,
+    "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
+    "crawler.middlewares.UserAgentMiddleware": 500,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.RedirectLoopMiddleware": 610,
+}
+EXTENSIONS = {
+    "crawler.report.RunReportExtension": 500,
+}

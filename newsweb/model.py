@@ -15,6 +15,8 @@ class Outlet:
     feed_urls: tuple[str, ...]
     sitemap_urls: tuple[str, ...]
     section_urls: tuple[str, ...]
+    mix: str = "rss"  # how the outlet lets crawlers discover its articles (see newsweb/site.py)
+    head_feed_url: str = ""  # the feed URL article pages name in <link rel="alternate">
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def _head(article: WebArticle, outlet: Outlet, rng: random.Random, css_rules: in
         f'<meta property="og:site_name" content="{escape(outlet.name)}">'
         f'<meta property="og:type" content="article">'
         f'<meta property="article:published_time" content="{iso}">'
-        f'<link rel="alternate" type="application/rss+xml" href="{escape(outlet.feed_urls[0])}">'
+        f'<link rel="alternate" type="application/rss+xml" href="{escape(outlet.head_feed_url)}">'
         f"{extra}<style>{_bulk_css(rng, css_rules)}</style></head>"
     )
 

@@ -17,6 +17,15 @@ from relevance import RelevanceConfig, TopicProfile
 from schemas import Article
 
 
+class OffTopic(DropItem):
+    """An article below the threshold. ``seen_reason`` names the topic profile that judged
+    it, so that the crawl state skips the page only while the profile is unchanged."""
+
+    def __init__(self, message: str, *, profile: str) -> None:
+        super().__init__(message, log_level="INFO")
+        self.seen_reason = f"off_topic/{profile}"
+
+
 class RelevancePipeline:
     def __init__(self, profile: TopicProfile, stats: StatsCollector, *, rejected_list_max: int = 500) -> None:
         self.profile = profile
@@ -33,6 +42,7 @@ class RelevancePipeline:
     def open_spider(self) -> None:
         self.stats.set_value("relevance/threshold", round(self.profile.threshold, 4))
         self.stats.set_value("relevance/seeds", len(self.profile.seeds))
+        self.stats.set_value("relevance/profile", self.profile.fingerprint)
 
     def process_item(self, item: object) -> object:
         if not isinstance(item, Article):
@@ -45,9 +55,9 @@ class RelevancePipeline:
             if len(listed) < self.rejected_list_max:
                 listed.append({"url": item.url, "source": item.source, "score": item.relevance, "title": item.title})
                 self.stats.set_value("relevance/rejected_items", listed)
-            raise DropItem(
+            raise OffTopic(
                 f"Off topic {item.url}: relevance {score:.3f} < threshold {self.profile.threshold:.3f}",
-                log_level="INFO",
+                profile=self.profile.fingerprint,
             )
         count(self.stats, "relevance/kept", item.source)
         return item

@@ -22,6 +22,8 @@ down for everything. With a single seed there is nothing to leave out and the th
 
 from __future__ import annotations
 
+import hashlib
+
 import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping
@@ -169,6 +171,15 @@ class TopicProfile:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_norm", _norm(self.weights))
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when a seed is added, removed or edited, or the threshold changes: what
+        was judged off topic under another profile is judged again."""
+        digest = hashlib.sha256(f"{self.threshold:.6f}".encode())
+        for seed in sorted(self.seeds, key=lambda s: s.name):
+            digest.update(b"\0" + seed.name.encode() + b"\0" + seed.text.encode())
+        return digest.hexdigest()[:16]
 
     @property
     def norm(self) -> float:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy import signals
 from scrapy.crawler import AsyncCrawlerRunner
 from twisted.internet.defer import Deferred
 
@@ -36,10 +38,21 @@ def faulty_newsweb():
         server.stop()
 
 
-async def crawl(web: NewsWeb, server: NewsWebServer, archive: Path, **overrides: Any) -> dict[str, Any]:
-    """Crawl the served news web into ``archive`` with the project's settings; return the stats."""
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def crawl(web: NewsWeb, server: NewsWebServer, archive: Path, *, extra_sources: str = "",
+                sources_toml: str | None = None, spider_args: dict[str, str] | None = None,
+                requests: list[Any] | None = None, **overrides: Any) -> dict[str, Any]:
+    """Crawl the served news web into ``archive`` with the project's settings; return the stats.
+
+    ``requests``, if given, receives every request that reached the downloader."""
     sources = archive.parent / f"{archive.name}-sources.toml"
-    sources.write_text(web.sources_toml(), encoding="utf-8")
+    sources.write_text((sources_toml if sources_toml is not None else web.sources_toml()) + extra_sources, encoding="utf-8")
     settings = crawl_settings(
         str(archive),
         {
@@ -53,6 +66,12 @@ async def crawl(web: NewsWeb, server: NewsWebServer, archive: Path, **overrides:
     )
     runner = AsyncCrawlerRunner(settings)
     crawler = runner.create_crawler(NewsSpider)
-    await Deferred.fromFuture(runner.crawl(crawler, sources=str(sources)))
+    def collect(request: Any, spider: Any) -> None:
+        assert requests is not None
+        requests.append(request)
+
+    if requests is not None:  # (signal receivers are weak references: keep ``collect`` alive here)
+        crawler.signals.connect(collect, signal=signals.request_reached_downloader)
+    await Deferred.fromFuture(runner.crawl(crawler, **{"sources": str(sources), **(spider_args or {})}))
     assert crawler.stats is not None
     return dict(crawler.stats.get_stats())

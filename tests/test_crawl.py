@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -13,10 +14,10 @@ import pytest_twisted
 
 from archive.reader import manifests, read_articles, read_quarantine
 from extraction.scoring import score_page
-from newsweb import seed_clean_body
+from newsweb import NewsWeb, NewsWebServer, seed_clean_body
 from newsweb.content import offtopic_article
 from seeds import SEEDS_DIR
-from tests.conftest import crawl
+from tests.conftest import closed_port, crawl
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_IDS = ["000", "001", "002", "003", "004"]
@@ -101,14 +102,16 @@ async def test_crawl_stores_each_story_once_clean_and_a_second_run_stores_nothin
     assert not [r for r in server.requests if r[2].lstrip("/") in disallowed]
     assert first["fetch/ignored/article"] == len(disallowed)
 
-    # A second run into the same archive stores nothing new.
+    # A second run into the same archive requests no article page and stores nothing new:
+    # stored pages are known from the dedup index, dropped copies from the crawl state.
+    served = len(server.requests)
     second = await crawl(web, server, archive)
     assert second.get("archive/stored", 0) == 0
-    # stored pages and the copies sighted in run 1 are all known by their URL; off-topic
-    # pages are fetched and rejected again
-    assert second["dedup/dropped_url"] == len(on_topic)
-    assert second.get("dedup/dropped_text", 0) == second.get("archive/sightings", 0) == 0
-    assert second["relevance/rejected"] == len(off_topic)
+    assert second.get("news/pages", 0) == 0
+    assert second["discovery/skipped_seen"] == len(crawlable)
+    assert second.get("dedup/dropped_url", 0) == second.get("dedup/dropped_text", 0) == 0
+    article_urls = {a.url for a in web.articles}
+    assert not [r for r in server.requests[served:] if f"http://{r[1]}{r[2]}" in article_urls]
     assert len(list(read_articles(archive))) == len(articles)
     assert [m.status for m in manifests(archive)] == ["finished", "finished"]
 
@@ -118,7 +121,8 @@ async def test_bad_input_is_counted_and_quarantined_not_fatal(faulty_newsweb, tm
     web, server = faulty_newsweb
     archive = tmp_path / "archive"
     # relevance off: this web's healthy articles are all off topic, and this test is about faults
-    stats = await crawl(web, server, archive, RELEVANCE_ENABLED=False)
+    unreachable = f'\n[[sources]]\nname = "Unreachable Daily"\nfeeds = ["http://127.0.0.1:{closed_port()}/rss"]\n'
+    stats = await crawl(web, server, archive, extra_sources=unreachable, RELEVANCE_ENABLED=False)
     assert stats["finish_reason"] == "finished"
 
     faults = {a.fault: a.url for a in web.articles if a.fault}
@@ -128,13 +132,59 @@ async def test_bad_input_is_counted_and_quarantined_not_fatal(faulty_newsweb, tm
     stored_urls = {a.url for a in read_articles(archive)}
     # Malformed HTML in the wrong encoding is still an article: stored, decoded.
     assert faults["malformed-html"] in stored_urls or faults["malformed-html"] in quarantined
-    assert stats["fetch/failed/reason/http_404"] >= 1
-    assert stats["fetch/failed/reason/http_500"] >= 1
-    assert stats["discovery/sitemap_errors/by_source/Faulty Times"] == 1
-    assert stats["discovery/feed_errors/by_source/Faulty Times"] == 1
     # Every story of the healthy outlets was still stored, once.
     stories = Counter(web.article(u).story for u in stored_urls if web.article(u).kind != "fault")
     assert stories == Counter({a.story: 1 for a in web.articles if a.kind != "fault" and not a.disallowed})
+
+    # Each fault is a counted outcome with its reason, in the stats and in the run report.
+    report = json.loads(Path(stats["report/path"]).read_text())
+    assert report["status"] == "ok" and report["problems"] == []
+    faulty = report["outlets"]["Faulty Times"]
+    assert faulty["status"] == "ok"
+    assert faulty["failed_reasons"] == {
+        "http_404": 2,  # a feed and an article
+        "http_500": 2,  # a feed and an article
+        "http_429": 1,  # a feed (no retries in this test)
+        "redirect_loop": 1,  # a feed
+    }
+    assert faulty["discovery_errors"] == {
+        "entity_declarations": 2,  # the billion laughs, in a feed and in a sitemap: refused, never expanded
+        "malformed_feed": 1,
+        "malformed_xml": 1,  # a truncated sitemap
+    }
+    assert faulty["failed"] == 2 and faulty["quarantined"] == 3 and faulty["discovery_failed"] == 8
+    assert report["outlets"]["Unreachable Daily"] == {
+        **{k: 0 for k in report["totals"]},
+        "discovery_failed": 1,
+        "status": "failed",
+        "failed_reasons": {"connection_refused": 1},
+        "discovery_errors": {},
+    }
+    assert stats["discovery/feed_errors/by_source/Faulty Times"] == 2
+    assert stats["discovery/sitemap_errors/by_source/Faulty Times"] == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_politeness_user_agent_with_contact_and_retries_after_retry_after_or_a_backoff(tmp_path):
+    web = NewsWeb(size=0, faults=True)
+    with NewsWebServer(web) as server:
+        unreachable = f'\n[[sources]]\nname = "Unreachable Daily"\nfeeds = ["http://127.0.0.1:{closed_port()}/rss"]\n'
+        stats = await crawl(web, server, tmp_path / "archive", RETRY_TIMES=2, NEWS_RETRY_BACKOFF_BASE=0.01,
+                            NEWS_CONTACT="mailto:ops@example.org", extra_sources=unreachable)
+        assert server.user_agents == {
+            "newsarchive/0.1 (news archiver; +https://pypi.org/project/newsarchive/; contact: mailto:ops@example.org)"
+        }
+        busy = [r[3] for r in server.requests if r[2] == "/busy-feed.xml"]
+        errors = [r[3] for r in server.requests if r[2] == "/error-feed.xml"]
+    assert busy == [429, 200]  # Retry-After: 1 honoured, then read
+    assert errors == [500, 500, 500]  # 2 retries, then given up
+    assert stats["retry/retry_after_honoured"] == 1
+    # 1 s asked by the 429; 0.01 + 0.02 s of backoff for each of the two 500s (the error
+    # feed and the error article) and each of the two refused connections (the unreachable
+    # outlet's robots.txt and feed)
+    assert stats["retry/waited_seconds"] == pytest.approx(1.0 + 4 * (0.01 + 0.02))
+    assert stats["fetch/failed/reason/connection_refused/by_source/Unreachable Daily"] == 1
+    assert stats["discovery/read/feed/by_source/Faulty Times"] == 2  # the healthy feed, and the busy one on its retry
 
 
 def test_scrapy_crawl_command_works_from_the_project_root(newsweb, tmp_path):

@@ -8,7 +8,7 @@ from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
 from crawler.priority import RelevancePriorityMiddleware
-from crawler.spiders.news import NewsSpider
+from crawler.discovery import parse_feed
 from relevance import TopicProfile
 from seeds import SEEDS_DIR
 
@@ -60,19 +60,14 @@ def test_off_when_disabled():
             RelevancePriorityMiddleware.from_crawler(get_crawler(settings_dict={setting: False}))
 
 
-def test_feed_article_requests_carry_title_and_summary_as_link_text(tmp_path):
-    sources = tmp_path / "sources.toml"
-    sources.write_text('[[sources]]\nname = "A"\nfeeds = ["http://a.test/rss"]\n')
-    spider = NewsSpider.from_crawler(get_crawler(NewsSpider), sources=str(sources))
-    spider.crawler.stats.open_spider()
+def test_feed_entries_carry_title_and_summary_as_link_text():
     body = (
         '<?xml version="1.0"?><rss version="2.0"><channel><title>A</title>'
         "<item><title>Blinken meets Wang</title><link>http://a.test/1</link><description>Talks in Beijing.</description></item>"
         "<item><link>http://a.test/2</link></item></channel></rss>"
     )
-    response = TextResponse("http://a.test/rss", body=body.encode(), encoding="utf-8")
-    requests = list(spider.parse_feed(response, "A"))
-    assert [(r.url, r.meta["kind"], r.meta["link_text"]) for r in requests] == [
-        ("http://a.test/1", "article", "Blinken meets Wang\nTalks in Beijing."),
+    doc = parse_feed(body.encode(), "http://a.test/rss", "application/rss+xml")
+    assert [(link.url, link.kind, link.text) for link in doc.links] == [
+        ("http://a.test/1", "article", "Blinken meets Wang Talks in Beijing."),
         ("http://a.test/2", "article", ""),
     ]

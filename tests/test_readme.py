@@ -26,3 +26,14 @@ def test_demo_command_installs_and_runs_the_demo():
     demo = readme_commands()["demo"]
     assert "pip install -U pip" in demo
     assert demo.rstrip().endswith("newsarchive demo")
+
+
+def test_the_sources_example_is_a_valid_sources_file(tmp_path):
+    from schemas import load_sources
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(\[\[sources\]\]\nname = .+?)```", text, re.DOTALL).group(1)
+    path = tmp_path / "sources.toml"
+    path.write_text(example, encoding="utf-8")
+    [source] = load_sources(path).sources
+    assert source.name == "RT" and source.download_delay == 2.0 and source.is_wanted("https://www.rt.com/news/1234-x/")

@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -97,6 +98,14 @@ def test_sources_file_loads(tmp_path):
             "duplicate source name 'A'",
         ),
         ("", "sources: Field required"),
+        ('[[sources]]\nname = "A"\nfeeds = ["http://a.test/rss"]\nallow = ["(unclosed"]\n',
+         "sources.0.allow.0: Value error, bad regular expression '(unclosed': missing ), unterminated subpattern"),
+        ('[[sources]]\nname = "A"\nfeeds = ["http://a.test/rss"]\n[[sources]]\nname = "a"\nfeeds = ["http://b.test/"]\n',
+         "duplicate source name 'a'"),
+        ('[[sources]]\nname = "A"\nrobots_sitemaps = true\n', "robots_sitemaps and autodiscover_feeds need a home URL"),
+        ('[[sources]]\nname = "A"\nfeeds = ["http://a.test/rss"]\nconcurrency = 0\n', "sources.0.concurrency: Input should be greater than or equal to 1"),
+        ('[[sources]]\nname = "A"\nfeeds = ["http://a.test/rss"]\nmax_age_days = "week"\n', "sources.0.max_age_days"),
+        ('[[sources]]\nname = "A"\nsections = ["/news/"]\n', "sources.0.sections.0"),
     ],
 )
 def test_bad_sources_files_name_file_key_and_reason(tmp_path, content, message):
@@ -106,6 +115,32 @@ def test_bad_sources_files_name_file_key_and_reason(tmp_path, content, message):
         load_sources(path)
     assert str(path) in str(info.value)
     assert message in str(info.value)
+
+
+def test_the_default_sources_file_ships_and_loads():
+    from sources import DEFAULT_SOURCES
+
+    sources = load_sources(DEFAULT_SOURCES)
+    names = [s.name for s in sources.sources]
+    for outlet in ("RT", "The Hindu", "AP News", "France 24", "Kuwait News Agency", "Dawn", "Al Jazeera", "BBC News",
+                   "South China Morning Post", "Xinhua", "Global Times", "Reuters"):
+        assert outlet in names
+    assert all(s.max_age_days == 7 for s in sources.sources)
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    assert '"sources",' in pyproject and 'sources = ["*.toml"]' in pyproject  # shipped as package data
+
+
+def test_per_outlet_overrides_become_download_slots(tmp_path):
+    path = tmp_path / "sources.toml"
+    path.write_text(
+        '[[sources]]\nname = "A"\nhome = "http://www.a.test/"\nfeeds = ["http://feeds.a.test/rss"]\n'
+        "download_delay = 2.5\nconcurrency = 1\n"
+        '[[sources]]\nname = "B"\nfeeds = ["http://b.test/rss"]\n'
+    )
+    assert load_sources(path).download_slots() == {
+        "feeds.a.test": {"delay": 2.5, "concurrency": 1},
+        "www.a.test": {"delay": 2.5, "concurrency": 1},
+    }
 
 
 def test_missing_sources_file(tmp_path):
