@@ -207,6 +207,14 @@ def drop_lines(text: str, lines: frozenset[str] | set[str]) -> str:
 
 
 _AGENCY_BY_KEY = {a.casefold(): a for a in _AGENCIES}
+_AGENCY_SUFFIX = re.compile(rf"^(?P<name>.+?)[\s,]+(?P<agency>{_AGENCY_NAMES})$")
+
+
+def split_agency_suffix(name: str) -> tuple[str, str] | None:
+    """("Eric Tucker", "Associated Press") from "ERIC TUCKER Associated Press"."""
+    if m := _AGENCY_SUFFIX.match(name.strip()):
+        return m.group("name"), m.group("agency")
+    return None
 
 
 def agency_name(name: str) -> str | None:
@@ -248,7 +256,7 @@ def _is_trailer_line(line: str) -> bool:
         or (n <= _MAX_TRAILER_WORDS and (_CALL_TO_ACTION.search(line) or _CONTACT.search(line)))
         or (n <= _MAX_COPYRIGHT_WORDS and _COPYRIGHT.match(line))
         or _TAGS_LINE.match(line)
-        or _SHORTCODE.search(line)
+        or (n <= _MAX_TRAILER_WORDS and _SHORTCODE.search(line))
     )
 
 

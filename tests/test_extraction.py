@@ -72,6 +72,14 @@ def test_fixtures_cover_every_metadata_case():
         ('<meta name="author" content="Amy Kuperinsky | NJ Advance Media for NJ.com">', ["Amy Kuperinsky"]),
         ('<meta name="author" content="Von Anna Schmidt und Peter Müller">', ["Anna Schmidt", "Peter Müller"]),
         ('<meta name="author" content="https://www.facebook.com/someone">', []),
+        ('<meta name="author" content="MARY CLARE JALONICK and ERIC TUCKER Associated Press">', ["Mary Clare Jalonick", "Eric Tucker"]),
+        ('<meta name="author" content="Ilana Muhlstein, MS, RDN">', ["Ilana Muhlstein"]),
+        ('<meta name="author" content="Josh">', ["Josh"]),
+        ('<meta name="author" content="Analysis by Chris Cillizza">', ["Chris Cillizza"]),
+        ('<meta name="author" content="Jeff Foust Monday">', ["Jeff Foust"]),
+        # the site itself is not a person; its desk is a byline
+        ('<meta property="og:site_name" content="CNN"><meta name="author" content="Jill Disis, CNN Business">', ["Jill Disis"]),
+        ('<meta property="og:site_name" content="Ns News"><meta name="author" content="Ns News Desk">', ["Ns News Desk"]),
     ],
 )
 def test_authors_are_cleaned(extractor, html, authors):
@@ -107,6 +115,12 @@ def test_no_date_gives_none_and_naive_dates_are_read_as_utc(extractor):
     assert extractor.extract(f"<html><body>{body}</body></html>", "http://a.test/x").published_at is None
     naive = f'<html><head><meta property="article:published_time" content="2024-01-02T03:04:05"></head><body>{body}</body></html>'
     assert extractor.extract(naive, "http://a.test/x").published_at.isoformat() == "2024-01-02T03:04:05+00:00"
+
+
+def test_placeholder_dates_are_not_dates(extractor):
+    body = "<article><p>" + "Words of a real article body that goes on for a while. " * 8 + "</p></article>"
+    ld = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "0001-01-01T00:00:00Z"}</script>'
+    assert extractor.extract(f"<html><head>{ld}</head><body>{body}</body></html>", "http://a.test/x").published_at is None
 
 
 def test_canonical_on_another_site_is_ignored(extractor):
