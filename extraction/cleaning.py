@@ -77,6 +77,9 @@ _BOILERPLATE_LINES = frozenset(
         "Tell us what you think",
         "Like this story? Share it with a friend!",
         "Keep an eye on your inbox for the latest sports news.",
+        "An error has occurred, please try again later.",
+        "There was an error processing your subscription.",
+        "This article has been sent to",
         "Partager cet article",
         "Partager",
         "Artikel teilen",
@@ -125,6 +128,7 @@ _CALL_TO_ACTION = re.compile(
     r"|^(?:follow|like)\s+(?:us|him|her|them|@?[\w.]+(?:\s+[\w.]+){0,3})\s+on\s+(?:twitter|facebook|instagram|x|linkedin|youtube|tiktok)\b"
     r"|\bshare (?:it|this(?: story| article)?) with\b"
     r"|\bclick here\b"
+    r"|^if you (?:enjoyed|liked|value) (?:this|our) (?:article|story|post|journalism|reporting)\b"
     r"|^[\w' ]{0,40}\bnewsletters?$",
     re.IGNORECASE,
 )
