@@ -245,6 +245,19 @@ def _choose_language(declared: str | None, text: str) -> str | None:
     return declared
 
 
+_TITLE_SEPARATOR = r"\s+[|\-–—:·•»]\s+"
+
+
+def _without_site_name(title: str, site_name: str | None) -> str | None:
+    """The headline without the site's name added before or after it ("… | MoreBikes")."""
+    if title and site_name:
+        name = re.escape(site_name)
+        for pattern in (rf"^(?P<t>.+?){_TITLE_SEPARATOR}(?:the\s+)?{name}$", rf"^(?:the\s+)?{name}{_TITLE_SEPARATOR}(?P<t>.+)$"):
+            if m := re.match(pattern, title, re.IGNORECASE):
+                return m.group("t").strip()
+    return title or None
+
+
 def _alnum(value: str) -> str:
     return "".join(c for c in value.casefold() if c.isalnum())
 
@@ -343,7 +356,14 @@ class Extractor:
         page = read_page_data(tree)
 
         doc = self._run(tree, self._options, url)
-        title = ((doc.title if doc else None) or page.ld_str("headline") or page.first_meta("og:title") or "").strip() or None
+        site_name = page.first_meta("og:site_name", "application-name") or (page.publisher[0] if page.publisher else None)
+        if not _site_name(site_name, url) and doc is not None:
+            site_name = doc.sitename or None
+        site_name = _site_name(site_name, url)
+        raw_title = ((doc.title if doc else None) or page.ld_str("headline") or page.first_meta("og:title") or "").strip()
+        if site_name and _alnum(raw_title) == _alnum(site_name):  # trafilatura kept the wrong half
+            raw_title = page.ld_str("headline") or page.first_meta("og:title") or _first(tree, "//title/text()") or raw_title
+        title = _without_site_name(raw_title, site_name)
         default = clean_text(doc.text if doc else "", title)
         precise_doc = self._run(tree, self._precision_options, url) if default.text else None
         precise = clean_text(precise_doc.text or "", title) if precise_doc else None
@@ -370,10 +390,6 @@ class Extractor:
             ):
                 chosen, source = declared, "articleBody"
         meta = doc if doc is not None else None
-        site_name = page.first_meta("og:site_name", "application-name") or (page.publisher[0] if page.publisher else None)
-        if not _site_name(site_name, url) and meta is not None:
-            site_name = meta.sitename or None
-        site_name = _site_name(site_name, url)
         authors, publisher = self._authors(page, meta, site_name)
         text = drop_lines(chosen.text, site_lines) if site_lines else chosen.text
         text = _drop_byline(text, authors)

@@ -117,6 +117,15 @@ def test_no_date_gives_none_and_naive_dates_are_read_as_utc(extractor):
     assert extractor.extract(naive, "http://a.test/x").published_at.isoformat() == "2024-01-02T03:04:05+00:00"
 
 
+@pytest.mark.parametrize(
+    "title", ["Bike review | MoreBikes", "MoreBikes - Bike review", "Bike review – The MoreBikes", "Bike review"]
+)
+def test_the_site_name_is_not_part_of_the_title(extractor, title):
+    body = "<article><p>" + "Words of a real article body that goes on for a while. " * 8 + "</p></article>"
+    head = f'<title>{title}</title><meta property="og:site_name" content="MoreBikes">'
+    assert extractor.extract(f"<html><head>{head}</head><body>{body}</body></html>", "http://a.test/x").title == "Bike review"
+
+
 def test_placeholder_dates_are_not_dates(extractor):
     body = "<article><p>" + "Words of a real article body that goes on for a while. " * 8 + "</p></article>"
     ld = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "0001-01-01T00:00:00Z"}</script>'
