@@ -303,11 +303,17 @@ def _word_count(text: str) -> int:
 
 
 def _http_url(base: str, value: str | None) -> str | None:
-    if not value:
+    """``value`` made absolute against ``base``, if that is a well-formed http(s) URL."""
+    if not value or not isinstance(value, str):
         return None
-    absolute = urljoin(base, value.strip())
-    parts = urlsplit(absolute)
-    return absolute if parts.scheme in ("http", "https") and parts.hostname else None
+    try:
+        absolute = urljoin(base, value.strip())
+        parts = urlsplit(absolute)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return None
+    return absolute if ok else None
 
 
 class Extractor:
@@ -399,11 +405,7 @@ class Extractor:
         link_canonical = _first(tree, '//link[@rel="canonical"]/@href')
         return Extracted(
             url=url,
-            canonical_url=canonical_url(
-                url,
-                urljoin(url, link_canonical) if link_canonical else None,
-                page.first_meta("og:url"),
-            ),
+            canonical_url=canonical_url(url, _http_url(url, link_canonical), _http_url(url, page.first_meta("og:url"))),
             title=title,
             text=text,
             authors=authors,

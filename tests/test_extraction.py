@@ -138,6 +138,22 @@ def test_canonical_on_another_site_is_ignored(extractor):
     assert extractor.extract(page, "http://www.a.test/x?utm_medium=rss&id=2#c").canonical_url == "http://www.a.test/x?id=2"
 
 
+def test_malformed_metadata_is_ignored_not_fatal(extractor):
+    body = "<article><p>" + "Words of a real article body that goes on for a while. " * 8 + "</p></article>"
+    head = (
+        '<link rel="canonical" href="http://[bad"><meta property="og:url" content="http://a.test:99999/x">'
+        '<meta property="og:image" content="http://[bad/img.jpg">'
+        '<meta property="article:published_time" content="9999-99-99">'
+        '<meta property="article:modified_time" content="2024-13-45T99:00">'
+        '<script type="application/ld+json">{"@type": {"x": 1}, "author": {"name": {"a": 1}}, "keywords": {"a": 1}}</script>'
+        '<script type="application/ld+json">[{"@type": ["NewsArticle", 5], "headline": [1, 2], "author": [null, 5, "Jane Doe"],'
+        ' "image": [{"url": 5}], "articleBody": {"x": 1}}]</script>'
+        '<script type="application/ld+json">{not json</script>'
+    )
+    got = extractor.extract(f"<html><head>{head}</head><body>{body}</body></html>", "http://a.test/x")
+    assert (got.canonical_url, got.authors, got.image_url, got.modified_at) == ("http://a.test/x", ["Jane Doe"], None, None)
+
+
 @pytest.mark.parametrize("html", ["", "   ", b"\x00\x01\xff"])
 def test_unusable_input_raises_a_clear_error(extractor, html):
     with pytest.raises(ExtractionError):
