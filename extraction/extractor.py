@@ -395,7 +395,9 @@ class Extractor:
                 )
             ):
                 chosen, source = declared, "articleBody"
-        meta = doc if doc is not None else None
+        meta = doc
+        # An attribution line counts wherever a candidate saw it (precision mode may cut it).
+        credit = next((c for c in (chosen, default, precise) if c is not None and c.original_publisher), chosen)
         authors, publisher = self._authors(page, meta, site_name)
         text = drop_lines(chosen.text, site_lines) if site_lines else chosen.text
         text = _drop_byline(text, authors)
@@ -416,9 +418,9 @@ class Extractor:
             ),
             site_name=site_name,
             original_publisher=(
-                _other_publisher(chosen.original_publisher, site_name, url)
-                if chosen.by_dateline
-                else chosen.original_publisher
+                _other_publisher(credit.original_publisher, site_name, url)
+                if credit.by_dateline
+                else credit.original_publisher
             )
             or _other_publisher(publisher, site_name, url),
             description=page.first_meta("og:description", "description", "twitter:description")
