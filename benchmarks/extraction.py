@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ AEB = Path("shared", "benchmarks", "aeb")
 # deeper (``/work/wt/issueN``), the nearest ancestor that has it.
 DEFAULT_DATASET = next((d / AEB for d in ROOT.parents if (d / AEB).is_dir()), ROOT.parent / AEB)
 BIG_LOSS = 0.10
+BOOTSTRAP = 1000
 
 
 def load_dataset(path: Path, limit: int | None = None) -> list[tuple[str, str, str, str]]:
@@ -135,6 +137,22 @@ def _paired(base: dict[str, PageScore], new: dict[str, PageScore], pages) -> Non
     )
     for k in big:
         print(f"  worse by {-diffs[k]:.3f} F1 ({base[k].f1:.3f} -> {new[k].f1:.3f}): {k[:12]} {urls[k]}")
+    low, high = _bootstrap(base, new)
+    delta = score_set(new.values()).f1 - score_set(base.values()).f1
+    print(f"F1 difference {delta:+.4f}, 95% paired bootstrap interval {low:+.4f} .. {high:+.4f} ({BOOTSTRAP} resamples of pages)")
+
+
+def _bootstrap(base: dict[str, PageScore], new: dict[str, PageScore]) -> tuple[float, float]:
+    """Resample pages with replacement (the same pages for both extractors) and take the
+    2.5th and 97.5th percentiles of the set-F1 difference."""
+    rng = random.Random(0)
+    keys = sorted(base)
+    deltas = []
+    for _ in range(BOOTSTRAP):
+        sample = [rng.choice(keys) for _ in keys]
+        deltas.append(score_set(new[k] for k in sample).f1 - score_set(base[k] for k in sample).f1)
+    deltas.sort()
+    return deltas[int(0.025 * len(deltas))], deltas[int(0.975 * len(deltas)) - 1]
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ It is archive state, kept in ``<archive root>/state/boilerplate.json``
 (:meth:`load` / :meth:`save`). How the extract stage uses it, all in the crawling process
 (the extractor itself stays pure and picklable):
 
+    state_dir = parse_archive_uri(settings["ARCHIVE_URI"]) / archive.writer.STATE
     learner = SiteBoilerplate.load(state_dir)               # open_spider
     ex = extractor.extract(html, url, site_lines=learner.lines_for(url))   # per page, any process
     learner.observe(url, ex.text)                            # per page, back in the crawler

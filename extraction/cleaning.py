@@ -21,7 +21,8 @@ Rules, in order, each on whole lines of the extracted text:
 7. Short generic trailer and teaser lines are dropped: a label and a headline ("Read more:
    …", "Related: …", "Also on rt.com …"), calls to action (newsletter sign-up, "Follow us on
    Twitter", "Share it with a friend"), contact lines with an e-mail address or a handle,
-   copyright lines and "Tags: …" lines.
+   copyright lines, "Tags: …" lines and unrendered shortcodes. (Lines that are only a URL
+   are kept: on AEB they are as often content, lists of links in the article, as not.)
 8. After a teaser heading ("Related Articles", "Don't miss"), the short lines that do not
    end a sentence (the list of linked headlines) are dropped too; after a labelled teaser
    ("Related: …"), only such lines that are bulleted ("- …").
@@ -76,6 +77,9 @@ _BOILERPLATE_LINES = frozenset(
         "Tell us what you think",
         "Like this story? Share it with a friend!",
         "Keep an eye on your inbox for the latest sports news.",
+        "An error has occurred, please try again later.",
+        "There was an error processing your subscription.",
+        "This article has been sent to",
         "Partager cet article",
         "Partager",
         "Artikel teilen",
@@ -122,17 +126,22 @@ _CALL_TO_ACTION = re.compile(
     r"\b(?:sign(?:ing)? up|subscribe)\b.{0,80}\b(?:newsletters?|inbox|updates)\b"
     r"|\bnewsletters?\b.{0,80}\b(?:sign(?:ing)? up|subscribe|inbox)\b"
     r"|^(?:follow|like)\s+(?:us|him|her|them|@?[\w.]+(?:\s+[\w.]+){0,3})\s+on\s+(?:twitter|facebook|instagram|x|linkedin|youtube|tiktok)\b"
-    r"|\bshare (?:it|this(?: story| article)?) with\b",
+    r"|\bshare (?:it|this(?: story| article)?) with\b"
+    r"|\bclick here\b"
+    r"|^if you (?:enjoyed|liked|value) (?:this|our) (?:article|story|post|journalism|reporting)\b"
+    r"|^[\w' ]{0,40}\bnewsletters?$",
     re.IGNORECASE,
 )
 _CONTACT = re.compile(
-    r"^(?:email|e-mail|write to|contact|reach|follow|have a tip\?)\b.{0,120}(?:\b[\w.+-]+@[\w-]+\.[\w.]+|\s@\w+)"
+    r"^(?:email|e-mail|write to|contact|reach|follow|have a tip\?)\b.{0,120}(?:\b[\w.+-]+@[\w-]+\.[\w.]+|[\s(]@\w+)"
     r"|\bmay be reached at\s+[\w.+-]+@",
     re.IGNORECASE,
 )
 _MAX_TRAILER_WORDS = 40
 _COPYRIGHT = re.compile(r"^(?:©|\(c\)\s*\d{4}|copyright\b)", re.IGNORECASE)
 _MAX_COPYRIGHT_WORDS = 25
+# Markup that was never rendered: a WordPress shortcode pair ("[button …]Send us…[/button]").
+_SHORTCODE = re.compile(r"\[(\w+)[^\]]*\].*\[/\1\]")
 _TAGS_LINE = re.compile(r"^(?:tags|tagged|topics|filed under)\s*:", re.IGNORECASE)
 
 # Headings that open a list of links to other articles (rule 8).
@@ -188,7 +197,7 @@ _WS = re.compile(r"\s+")
 
 
 def _key(line: str) -> str:
-    return _WS.sub(" ", line).strip(" \t-–—|:•»«·").casefold()
+    return _WS.sub(" ", line).strip(" \t-–—|:•»«·.…").casefold()
 
 
 def normalise_line(line: str) -> str:
@@ -202,6 +211,14 @@ def drop_lines(text: str, lines: frozenset[str] | set[str]) -> str:
 
 
 _AGENCY_BY_KEY = {a.casefold(): a for a in _AGENCIES}
+_AGENCY_SUFFIX = re.compile(rf"^(?P<name>.+?)[\s,]+(?P<agency>{_AGENCY_NAMES})$")
+
+
+def split_agency_suffix(name: str) -> tuple[str, str] | None:
+    """("Eric Tucker", "Associated Press") from "ERIC TUCKER Associated Press"."""
+    if m := _AGENCY_SUFFIX.match(name.strip()):
+        return m.group("name"), m.group("agency")
+    return None
 
 
 def agency_name(name: str) -> str | None:
@@ -243,6 +260,7 @@ def _is_trailer_line(line: str) -> bool:
         or (n <= _MAX_TRAILER_WORDS and (_CALL_TO_ACTION.search(line) or _CONTACT.search(line)))
         or (n <= _MAX_COPYRIGHT_WORDS and _COPYRIGHT.match(line))
         or _TAGS_LINE.match(line)
+        or (n <= _MAX_TRAILER_WORDS and _SHORTCODE.search(line))
     )
 
 

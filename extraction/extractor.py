@@ -34,13 +34,24 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Extractor as _TrafilaturaOptions
 from trafilatura.utils import load_html
 
-from extraction.cleaning import agency_name, clean_text, drop_lines, normalise_line
+from extraction.cleaning import agency_name, clean_text, drop_lines, normalise_line, split_agency_suffix
 from extraction.language import FUNCTION_WORD_LANGUAGES, guess_language
 from extraction.structured import PageData, names, read_page_data, urls, words
 from extraction.urls import canonical_url
 
 _LANG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{2,8})*$")
-_BY = re.compile(r"^\s*(?:written\s+)?(?:by|par|von|por|door|av|af)\s*:?\s+", re.IGNORECASE)
+_BY = re.compile(
+    r"^\s*(?:(?:written|story|analysis|text|words|report|reporting|commentary|opinion)\s+)?(?:by|par|von|por|door|av|af)\s*:?\s+",
+    re.IGNORECASE,
+)
+# "Jeff Foust Monday", "Carrie Arnold November": a date run into the byline
+_TRAILING_DATE_WORD = re.compile(
+    r"\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july"
+    r"|august|september|october|november|december|published|updated)$",
+    re.IGNORECASE,
+)
+# credentials after a comma ("Ilana Muhlstein, MS, RDN"), not names
+_CREDENTIAL = re.compile(r"^(?:[A-Z]{1,4}|(?i:phd|ph\.d|md|mba))$")
 # "A, B and C", "A; B", "A & B", "A und B", "A et B", "A y B", "A e B" (not "Sarah E. Needleman")
 _AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|&|\||/)\s*|\s+(?:and|und|et|y|e)\s+(?!\.)", re.IGNORECASE)
 # Not names: dates that themes put in "byline" elements (Blogger's post-timestamp), roles
@@ -53,6 +64,7 @@ _NOT_A_NAME = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
+_COPYRIGHT_NAME = re.compile(r"^(?:©|copyright\b)", re.IGNORECASE)
 _MACHINE_TAG = re.compile(r"[_:=/&;{}<>]")
 
 # Where pages declare their publication and modification times, most specific first.
@@ -79,6 +91,8 @@ _MODIFIED_XPATHS = (
     '//time[@itemprop="dateModified"]/@datetime',
     '//time[contains(concat(" ", normalize-space(@class), " "), " updated ")]/@datetime',
 )
+
+_MIN_YEAR, _MAX_YEAR = 1990, 2100
 
 # Rule 2 and 3 of the module docstring.
 _PRECISION_MIN_WORD_SHARE = 0.25
@@ -136,13 +150,18 @@ def _first(tree: HtmlElement, *xpaths: str) -> str | None:
     return None
 
 
+def _plausible(value: datetime | None) -> datetime | None:
+    """Placeholders ("0001-01-01T00:00:00Z") and typos are not dates of a web article."""
+    return value if value is not None and _MIN_YEAR <= value.year <= _MAX_YEAR else None
+
+
 def _date(tree: HtmlElement, xpaths: tuple[str, ...], *fallbacks: str | None) -> datetime | None:
     for xp in xpaths:
         for raw in tree.xpath(xp):
-            if isinstance(raw, str) and (parsed := parse_datetime(raw)):
+            if isinstance(raw, str) and (parsed := _plausible(parse_datetime(raw))):
                 return parsed
     for raw in fallbacks:
-        if raw and (parsed := parse_datetime(raw)):
+        if raw and (parsed := _plausible(parse_datetime(raw))):
             return parsed
     return None
 
@@ -167,9 +186,18 @@ def split_authors(*raws: str | None) -> list[str]:
     for raw in raws:
         if not raw:
             continue
+        parts = []
         for part in _AUTHOR_SPLIT.split(_BY.sub("", raw.strip())):
-            name = _BY.sub("", part).strip(" .,:;|-–—\t\n")
-            if name.isupper() and len(name) > 3:  # "TOM KRISHER"
+            part = _TRAILING_DATE_WORD.sub("", _BY.sub("", part).strip(" .,:;|-–—\t\n"))
+            if (split := split_agency_suffix(part)) and not agency_name(part):
+                parts.extend(split)  # "ERIC TUCKER Associated Press"
+            else:
+                parts.append(part)
+        for name in parts:
+            name = name.strip(" .,:;|-–—\t\n")
+            if _CREDENTIAL.match(name) and not agency_name(name):
+                continue
+            if name.isupper() and len(name) > 4:  # "TOM KRISHER"
                 name = name.title()
             if name and name not in found and len(name) <= 80 and (agency_name(name) or not _NOT_A_NAME.search(name)):
                 found.append(name)
@@ -217,12 +245,29 @@ def _choose_language(declared: str | None, text: str) -> str | None:
     return declared
 
 
+_TITLE_SEPARATOR = r"\s+[|\-–—:·•»]\s+"
+
+
+def _without_site_name(title: str, site_name: str | None) -> str | None:
+    """The headline without the site's name added before or after it ("… | MoreBikes")."""
+    if title and site_name:
+        name = re.escape(site_name)
+        for pattern in (rf"^(?P<t>.+?){_TITLE_SEPARATOR}(?:the\s+)?{name}$", rf"^(?:the\s+)?{name}{_TITLE_SEPARATOR}(?P<t>.+)$"):
+            if m := re.match(pattern, title, re.IGNORECASE):
+                return m.group("t").strip()
+    return title or None
+
+
+def _alnum(value: str) -> str:
+    return "".join(c for c in value.casefold() if c.isalnum())
+
+
 def _site_name(raw: str | None, url: str) -> str | None:
     """The site's name without a tagline ("LinkNaija | Nigeria's popular news platform");
-    a URL given as the name becomes its host."""
-    if not raw:
+    a URL given as the name becomes its host; a copyright notice is no name."""
+    if not raw or _COPYRIGHT_NAME.match(raw.strip()):
         return None
-    name = raw.strip()
+    name = raw.strip().lstrip("@")
     if "://" in name:
         name = (urlsplit(name).hostname or "").removeprefix("www.")
     name = name.split(" | ")[0].strip()
@@ -258,11 +303,17 @@ def _word_count(text: str) -> int:
 
 
 def _http_url(base: str, value: str | None) -> str | None:
-    if not value:
+    """``value`` made absolute against ``base``, if that is a well-formed http(s) URL."""
+    if not value or not isinstance(value, str):
         return None
-    absolute = urljoin(base, value.strip())
-    parts = urlsplit(absolute)
-    return absolute if parts.scheme in ("http", "https") and parts.hostname else None
+    try:
+        absolute = urljoin(base, value.strip())
+        parts = urlsplit(absolute)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return None
+    return absolute if ok else None
 
 
 class Extractor:
@@ -311,7 +362,14 @@ class Extractor:
         page = read_page_data(tree)
 
         doc = self._run(tree, self._options, url)
-        title = ((doc.title if doc else None) or page.ld_str("headline") or page.first_meta("og:title") or "").strip() or None
+        site_name = page.first_meta("og:site_name", "application-name") or (page.publisher[0] if page.publisher else None)
+        if not _site_name(site_name, url) and doc is not None:
+            site_name = doc.sitename or None
+        site_name = _site_name(site_name, url)
+        raw_title = ((doc.title if doc else None) or page.ld_str("headline") or page.first_meta("og:title") or "").strip()
+        if site_name and _alnum(raw_title) == _alnum(site_name):  # trafilatura kept the wrong half
+            raw_title = page.ld_str("headline") or page.first_meta("og:title") or _first(tree, "//title/text()") or raw_title
+        title = _without_site_name(raw_title, site_name)
         default = clean_text(doc.text if doc else "", title)
         precise_doc = self._run(tree, self._precision_options, url) if default.text else None
         precise = clean_text(precise_doc.text or "", title) if precise_doc else None
@@ -337,25 +395,19 @@ class Extractor:
                 )
             ):
                 chosen, source = declared, "articleBody"
-        meta = doc if doc is not None else None
-        authors, publisher = self._authors(page, meta)
+        meta = doc
+        # An attribution line counts wherever a candidate saw it (precision mode may cut it).
+        credit = next((c for c in (chosen, default, precise) if c is not None and c.original_publisher), chosen)
+        authors, publisher = self._authors(page, meta, site_name)
         text = drop_lines(chosen.text, site_lines) if site_lines else chosen.text
         text = _drop_byline(text, authors)
         if not text.strip():
             raise ExtractionError("no article text found")
 
         link_canonical = _first(tree, '//link[@rel="canonical"]/@href')
-        site_name = page.first_meta("og:site_name", "application-name") or (page.publisher[0] if page.publisher else None)
-        if not site_name and meta is not None:
-            site_name = meta.sitename or None
-        site_name = _site_name(site_name, url)
         return Extracted(
             url=url,
-            canonical_url=canonical_url(
-                url,
-                urljoin(url, link_canonical) if link_canonical else None,
-                page.first_meta("og:url"),
-            ),
+            canonical_url=canonical_url(url, _http_url(url, link_canonical), _http_url(url, page.first_meta("og:url"))),
             title=title,
             text=text,
             authors=authors,
@@ -366,9 +418,9 @@ class Extractor:
             ),
             site_name=site_name,
             original_publisher=(
-                _other_publisher(chosen.original_publisher, site_name, url)
-                if chosen.by_dateline
-                else chosen.original_publisher
+                _other_publisher(credit.original_publisher, site_name, url)
+                if credit.by_dateline
+                else credit.original_publisher
             )
             or _other_publisher(publisher, site_name, url),
             description=page.first_meta("og:description", "description", "twitter:description")
@@ -380,8 +432,10 @@ class Extractor:
         )
 
     @staticmethod
-    def _authors(page: PageData, doc) -> tuple[list[str], str | None]:
-        """Person names, and a wire agency when the byline names one instead of a person."""
+    def _authors(page: PageData, doc, site_name: str | None) -> tuple[list[str], str | None]:
+        """Person names, and a wire agency when the byline names one instead of a person.
+        The site itself as author ("BBC News" on BBC News, "CNN Business" on CNN) is not a
+        person: dropped; a desk ("Ns News Online Desk") is kept, as the byline the page gives."""
         ld = page.article.get("author")
         candidates: list[str] = []
         if ld is not None:
@@ -393,9 +447,16 @@ class Extractor:
             candidates = split_authors(doc.author)
         publisher = None
         people = []
+        site = _alnum(site_name or "").removeprefix("the")
         for name in candidates:
             if agency := agency_name(name):
                 publisher = publisher or agency
+            elif (
+                len(site) >= 3
+                and (site in _alnum(name) or _alnum(name).removeprefix("the") in site)
+                and not name.casefold().endswith(" desk")
+            ):
+                continue
             else:
                 people.append(name)
         return people, publisher

@@ -72,6 +72,14 @@ def test_fixtures_cover_every_metadata_case():
         ('<meta name="author" content="Amy Kuperinsky | NJ Advance Media for NJ.com">', ["Amy Kuperinsky"]),
         ('<meta name="author" content="Von Anna Schmidt und Peter Müller">', ["Anna Schmidt", "Peter Müller"]),
         ('<meta name="author" content="https://www.facebook.com/someone">', []),
+        ('<meta name="author" content="MARY CLARE JALONICK and ERIC TUCKER Associated Press">', ["Mary Clare Jalonick", "Eric Tucker"]),
+        ('<meta name="author" content="Ilana Muhlstein, MS, RDN">', ["Ilana Muhlstein"]),
+        ('<meta name="author" content="Josh">', ["Josh"]),
+        ('<meta name="author" content="Analysis by Chris Cillizza">', ["Chris Cillizza"]),
+        ('<meta name="author" content="Jeff Foust Monday">', ["Jeff Foust"]),
+        # the site itself is not a person; its desk is a byline
+        ('<meta property="og:site_name" content="CNN"><meta name="author" content="Jill Disis, CNN Business">', ["Jill Disis"]),
+        ('<meta property="og:site_name" content="Ns News"><meta name="author" content="Ns News Desk">', ["Ns News Desk"]),
     ],
 )
 def test_authors_are_cleaned(extractor, html, authors):
@@ -109,10 +117,41 @@ def test_no_date_gives_none_and_naive_dates_are_read_as_utc(extractor):
     assert extractor.extract(naive, "http://a.test/x").published_at.isoformat() == "2024-01-02T03:04:05+00:00"
 
 
+@pytest.mark.parametrize(
+    "title", ["Bike review | MoreBikes", "MoreBikes - Bike review", "Bike review – The MoreBikes", "Bike review"]
+)
+def test_the_site_name_is_not_part_of_the_title(extractor, title):
+    body = "<article><p>" + "Words of a real article body that goes on for a while. " * 8 + "</p></article>"
+    head = f'<title>{title}</title><meta property="og:site_name" content="MoreBikes">'
+    assert extractor.extract(f"<html><head>{head}</head><body>{body}</body></html>", "http://a.test/x").title == "Bike review"
+
+
+def test_placeholder_dates_are_not_dates(extractor):
+    body = "<article><p>" + "Words of a real article body that goes on for a while. " * 8 + "</p></article>"
+    ld = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "0001-01-01T00:00:00Z"}</script>'
+    assert extractor.extract(f"<html><head>{ld}</head><body>{body}</body></html>", "http://a.test/x").published_at is None
+
+
 def test_canonical_on_another_site_is_ignored(extractor):
     body = "<article><p>" + "Words of a real article body that goes on for a while. " * 8 + "</p></article>"
     page = f'<html><head><link rel="canonical" href="http://elsewhere.test/y"></head><body>{body}</body></html>'
     assert extractor.extract(page, "http://www.a.test/x?utm_medium=rss&id=2#c").canonical_url == "http://www.a.test/x?id=2"
+
+
+def test_malformed_metadata_is_ignored_not_fatal(extractor):
+    body = "<article><p>" + "Words of a real article body that goes on for a while. " * 8 + "</p></article>"
+    head = (
+        '<link rel="canonical" href="http://[bad"><meta property="og:url" content="http://a.test:99999/x">'
+        '<meta property="og:image" content="http://[bad/img.jpg">'
+        '<meta property="article:published_time" content="9999-99-99">'
+        '<meta property="article:modified_time" content="2024-13-45T99:00">'
+        '<script type="application/ld+json">{"@type": {"x": 1}, "author": {"name": {"a": 1}}, "keywords": {"a": 1}}</script>'
+        '<script type="application/ld+json">[{"@type": ["NewsArticle", 5], "headline": [1, 2], "author": [null, 5, "Jane Doe"],'
+        ' "image": [{"url": 5}], "articleBody": {"x": 1}}]</script>'
+        '<script type="application/ld+json">{not json</script>'
+    )
+    got = extractor.extract(f"<html><head>{head}</head><body>{body}</body></html>", "http://a.test/x")
+    assert (got.canonical_url, got.authors, got.image_url, got.modified_at) == ("http://a.test/x", ["Jane Doe"], None, None)
 
 
 @pytest.mark.parametrize("html", ["", "   ", b"\x00\x01\xff"])

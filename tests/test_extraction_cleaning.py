@@ -37,6 +37,9 @@ BODY2 = "Blinken, in China for the second time in less than a year, met leading 
         (f"{BODY}\nSign up for our daily newsletter to get updates in your inbox\nFollow us on Twitter", None, BODY, None),
         (f"{BODY}\nEmail Jane Doe at jdoe@example.com or follow her @janedoe.\n© 2024 Example News. All rights reserved.", None, BODY, None),
         (f"{BODY}\nTags: China, United States", None, BODY, None),
+        (f"{BODY}\nPick Six Newsletter\nGet the magazine every month. Click here for more information.", None, BODY, None),
+        (f'{BODY}\n[button link="http://a.test/submit/"] Send us YOUR review[/button]\nTell us what YOU think...', None, BODY, None),
+        (f"{BODY}\nFollow The Times Opinion section on Facebook, Twitter (@NYTopinion) and Instagram.", None, BODY, None),
         (f"{BODY}\nLire aussi : La Chine et les États-Unis\nLesen Sie auch: China und die USA", None, BODY, None),
         # 8. the headlines listed under a teaser heading, up to the next sentence
         (f"{BODY}\nDon't miss\nXi meets Biden [VIDEO]\nWang Yi in Washington\n{BODY2}", None, f"{BODY}\n{BODY2}", None),
