@@ -9,9 +9,12 @@ Layout (paths relative to the archive root)::
     manifests/<run_id>.json                              one Manifest per run
     state/index.sqlite                                   dedup index (URL keys, text fingerprints)
     tmp/                                                 files being written; never read
+    spool/<run_id>/                                      closed batches not yet published
 
 A data file exists for readers only once a manifest names it. ARCHIVE.md documents the
-format; :class:`Archive` (``archive/reader.py``) reads it.
+format; :class:`Archive` (``archive/reader.py``) reads it. The archive itself may be a
+local folder or ``s3://bucket/prefix`` (``archive/storage.py``, ``archive/s3.py``);
+``state/``, ``tmp/`` and ``spool/`` are always local: see ``parse_archive_uri``.
 """
 
 from archive.index import DedupIndex, index_entry, text_fingerprint, url_key

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -125,9 +125,13 @@ class Archive:
         self._warc_named: set[str] = set()  # WARC files seen named in a manifest (only ever grows)
 
     @classmethod
-    def open(cls, uri: str | Path) -> Archive:
-        """The archive at a path, ``file:///path`` or any URI scheme :func:`open_storage` knows."""
-        return cls(open_storage(str(uri)))
+    def open(cls, uri: str | Path | Storage, **options: Any) -> Archive:
+        """The archive at a path, ``file:///path`` or any URI scheme :func:`open_storage` knows
+        (``options`` go to the backend, e.g. ``endpoint_url=`` for an S3-compatible store),
+        or on an already opened storage."""
+        if not isinstance(uri, (str, Path)):
+            return cls(uri)
+        return cls(open_storage(str(uri), **options))
 
     @property
     def uri(self) -> str:
@@ -276,18 +280,18 @@ def decode_html(response: RawResponse) -> str:
 # -- the first reader's functions, kept for existing callers ---------------------------------
 
 
-def manifests(root: str | Path) -> list[Manifest]:
+def manifests(root: str | Path | Storage) -> list[Manifest]:
     """Every run's manifest, oldest run first (run ids sort by start time)."""
     return Archive.open(root).manifests()
 
 
-def read_articles(root: str | Path) -> Iterator[Article]:
+def read_articles(root: str | Path | Storage) -> Iterator[Article]:
     return Archive.open(root).articles()
 
 
-def read_quarantine(root: str | Path) -> Iterator[QuarantineRecord]:
+def read_quarantine(root: str | Path | Storage) -> Iterator[QuarantineRecord]:
     return Archive.open(root).quarantine()
 
 
-def read_sightings(root: str | Path) -> Iterator[Sighting]:
+def read_sightings(root: str | Path | Storage) -> Iterator[Sighting]:
     return Archive.open(root).sightings()

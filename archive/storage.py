@@ -5,16 +5,25 @@ Keys are '/'-separated paths relative to the archive root (``articles/date=…/x
 either absent or complete, never partly written.
 
     storage = open_storage("file:///data/news")      # or a plain path
-    storage = open_storage("s3://bucket/prefix")     # S3 or any S3-compatible store
+    storage = open_storage("s3://bucket/prefix", endpoint_url=…)  # S3 or S3-compatible
+
+Every archive also has a local folder (:func:`local_root`): the archive root itself for a
+local archive; for a remote one, a folder on this machine (``$NEWSARCHIVE_CACHE_DIR``, else
+``$XDG_CACHE_HOME/newsarchive``, else ``~/.cache/newsarchive``, then ``s3/<bucket>/<prefix>``).
+It holds what must stay local: ``state/`` (the dedup index and other crawl state), ``tmp/``
+(batches being written) and ``spool/`` (closed batches not yet uploaded).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 
@@ -49,6 +58,9 @@ class Storage(Protocol):
 
     # Optional: ``read_range(key, offset, length) -> bytes`` (S3: one ranged GET). Readers
     # call the module function :func:`read_range`, which falls back to ``open_read``.
+    def check(self) -> None:
+        """Raise StorageError with a clear reason unless files can be published here
+        (called at start-up, before crawling)."""
 
 
 def _fsync_dir(path: Path) -> None:
@@ -74,8 +86,18 @@ class FileStorage:
     def put_file(self, local: Path, key: str) -> None:
         final = self._path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists() and os.path.samefile(local, final):
+            _fsync_dir(final.parent)  # published before from this very file (a hard link to it)
+            return
         tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-        shutil.copyfile(local, tmp)
+        tmp.unlink(missing_ok=True)
+        try:
+            # same file system (the writer's spool lives in the archive): no copy needed
+            os.link(local, tmp)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                raise
+            shutil.copyfile(local, tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, final)
@@ -120,6 +142,13 @@ class FileStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=self.root, prefix=".write-test-")  # noqa: SIM115
+            probe.close()
+        except OSError as exc:
+            raise StorageError(f"archive {self.uri} cannot be written: {exc}") from exc
 
 def read_range(storage: Storage, key: str, offset: int, length: int) -> bytes:
     """``length`` bytes of ``key`` from ``offset`` (one WARC record, say).
@@ -140,29 +169,69 @@ def read_range(storage: Storage, key: str, offset: int, length: int) -> bytes:
         return f.read(length)
 
 
-def _file_storage(uri: str) -> FileStorage:
+def _file_path(uri: str) -> Path:
     parts = urlsplit(uri)
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost"):
             raise ValueError(f"archive URI {uri!r}: file URIs must name a local path (file:///path)")
-        return FileStorage(unquote(parts.path))
-    return FileStorage(uri)
+        return Path(unquote(parts.path))
+    return Path(uri)
 
 
-BACKENDS: dict[str, Callable[[str], Storage]] = {"": _file_storage, "file": _file_storage}
-"""Storage backend factory by URI scheme (``s3`` is added by the S3 backend)."""
+def _file_storage(uri: str, **options: Any) -> FileStorage:
+    # options are for remote backends (the AWS_* settings); a local folder needs none
+    return FileStorage(_file_path(uri))
 
 
-def open_storage(uri: str) -> Storage:
-    """The backend for an archive URI: a plain path, ``file:///path`` or a registered scheme."""
+def _s3_storage(uri: str, **options: Any) -> Storage:
+    from archive.s3 import S3Storage
+
+    return S3Storage(uri, **options)
+
+
+BACKENDS: dict[str, Callable[..., Storage]] = {"": _file_storage, "file": _file_storage, "s3": _s3_storage}
+"""Storage backend factory by URI scheme: ``factory(uri, **options)``."""
+
+LOCAL_BACKENDS = {"", "file"}
+"""Schemes whose archive root is a local folder."""
+
+
+def _scheme(uri: str) -> str:
     scheme = urlsplit(uri).scheme
     if len(scheme) == 1:  # a Windows drive letter, not a scheme
         scheme = ""
-    try:
-        factory = BACKENDS[scheme]
-    except KeyError:
+    if scheme not in BACKENDS:
         raise ValueError(
             f"archive URI {uri!r}: unsupported scheme {scheme!r}; use a path, file:///path or one of "
             + ", ".join(f"{s}://" for s in BACKENDS if s)
-        ) from None
-    return factory(uri)
+        )
+    return scheme
+
+
+def open_storage(uri: str, **options: Any) -> Storage:
+    """The backend for an archive URI: a plain path, ``file:///path`` or a registered scheme
+    (``s3://bucket/prefix``). ``options`` go to remote backends (see ``archive.s3.s3_options``)."""
+    return BACKENDS[_scheme(uri)](uri, **options)
+
+
+def cache_dir() -> Path:
+    """Where remote archives keep their local folders on this machine."""
+    if explicit := os.environ.get("NEWSARCHIVE_CACHE_DIR"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "newsarchive"
+
+
+def local_root(uri: str) -> Path:
+    """The local folder of an archive (``state/``, ``tmp/``, ``spool/``): the root itself for
+    a path or ``file:///path``; for a remote archive a folder named after its URI under
+    :func:`cache_dir`, the same on every run on this machine."""
+    scheme = _scheme(uri)
+    if scheme in LOCAL_BACKENDS:
+        return _file_path(uri)
+    parts = urlsplit(uri)
+    names = [parts.netloc, *(p for p in parts.path.split("/") if p)]
+    safe = [re.sub(r"[^A-Za-z0-9._=-]", "_", n) for n in names]
+    if not parts.netloc or any(n in ("", ".", "..") for n in safe):
+        raise ValueError(f"archive URI {uri!r}: expected {scheme}://bucket/prefix")
+    return cache_dir().joinpath(scheme, *safe)

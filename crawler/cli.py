@@ -37,15 +37,22 @@ def _parse_setting(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _check_archive(out: str) -> str | None:
-    """A clear message if the archive location cannot be used, before anything is crawled."""
+def _check_archive(out: str, settings: Any = None) -> str | None:
+    """A clear message if the archive location cannot be used, before anything is crawled:
+    its local folder must be writable, and a remote archive (``s3://``) reachable with the
+    ``AWS_*`` settings, its bucket existing and writable."""
     from archive import parse_archive_uri
+    from archive.s3 import s3_options
+    from archive.storage import FileStorage, open_storage
 
     try:
         root = parse_archive_uri(out)
         root.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=root, prefix=".write-test-")
         probe.close()
+        storage = open_storage(out, **s3_options(settings or {}), max_attempts=2)
+        if not isinstance(storage, FileStorage):
+            storage.check()
     except (ValueError, OSError) as exc:
         return f"archive {out!r} cannot be written: {exc}"
     return None
@@ -104,7 +111,7 @@ def _crawl(sources_file: str | None, out: str, overrides: dict[str, Any], *, url
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_USAGE
     settings = crawl_settings(out, overrides)
-    if problem := _check_relevance(settings) or _check_archive(out):
+    if problem := _check_relevance(settings) or _check_archive(out, settings):
         print(f"newsarchive: {problem}", file=sys.stderr)
         return EXIT_USAGE
     state = parse_archive_uri(out) / STATE
@@ -447,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings_help = "override a Scrapy setting (repeatable), e.g. -s CLOSESPIDER_PAGECOUNT=100"
 
     p = sub.add_parser("demo", help="crawl the bundled local news web into an archive")
-    p.add_argument("--out", default="newsarchive-demo", help="archive path or file:// URI (default: %(default)s)")
+    p.add_argument("--out", default="newsarchive-demo", help="archive path, file:// or s3://bucket/prefix URI (default: %(default)s)")
     p.add_argument("--size", type=int, default=40, help="off-topic articles in the local web (default: %(default)s)")
     p.add_argument("-s", "--set", type=_parse_setting, action="append", default=[], metavar="NAME=VALUE", help=settings_help)
     p.set_defaults(func=cmd_demo)
@@ -456,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sources", help="TOML sources file (default: the bundled sources/default.toml)")
     p.add_argument("--urls", metavar="FILE", help="crawl only these article URLs (one per line); "
                    "--sources, if given, names their outlets")
-    p.add_argument("--out", required=True, help="archive path or file:// URI")
+    p.add_argument("--out", required=True, help="archive path, file:// or s3://bucket/prefix URI")
     p.add_argument("--no-resume", action="store_true",
                    help="do not keep a job directory (<archive>/state/job) to resume an interrupted run")
     p.add_argument("-s", "--set", type=_parse_setting, action="append", default=[], metavar="NAME=VALUE", help=settings_help)

@@ -215,6 +215,7 @@ class RunSummary:
             self.stats.get("finish_reason") == "finished"
             and "archive/run_id" in self.stats
             and not self.stats.get("archive/write_errors")
+            and not self.stats.get("archive/spooled")
         )
 
     def _off_topic(self, limit: int = 20) -> list[str]:
@@ -257,6 +258,16 @@ class RunSummary:
             lines.append(f"feeds, sitemaps and pages unchanged since the last run (304): {not_modified}")
         if skipped := self.total("discovery/skipped_seen"):
             lines.append(f"already archived, not requested again: {skipped}")
+        if spooled := self.total("archive/spooled"):
+            lines.append(
+                f"ARCHIVE UPLOAD PENDING: {spooled} closed batches ({self.total('archive/spooled_records')} records) "
+                f"could not be uploaded and are kept in the local spool under {self.stats.get('archive/local_dir', '?')}; "
+                "the next run uploads them before crawling"
+            )
+        elif upload_errors := self.total("archive/upload_errors"):
+            lines.append(f"archive upload errors: {upload_errors} (retried; every batch was uploaded)")
+        if recovered := self.total("archive/recovery/spooled_uploaded"):
+            lines.append(f"uploaded {recovered} batches left in the local spool by an earlier run")
         if stored == 0:
             lines.append(
                 "Nothing new stored: every article found was already in the archive."

@@ -101,3 +101,12 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {
     "crawler.report.RunReportExtension": 500,
 }
+# Archive storage and upload (archive/, pipelines/store.py). ARCHIVE_URI also takes
+# s3://bucket/prefix, reached with Scrapy's AWS_* settings (AWS_ACCESS_KEY_ID,
+# AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ENDPOINT_URL, AWS_REGION_NAME, AWS_USE_SSL,
+# AWS_VERIFY); its local state and spool live under $NEWSARCHIVE_CACHE_DIR (default
+# ~/.cache/newsarchive).
+ARCHIVE_BATCH_MAX_SECONDS = 300  # close a batch this old even if not full (0 = no age limit)
+ARCHIVE_UPLOAD_RETRY_SECONDS = 30  # after a failed upload, wait this long before the next try
+ARCHIVE_S3_MAX_ATTEMPTS = 5  # attempts per S3 request (botocore's standard retry mode)
+ARCHIVE_S3_MULTIPART_SIZE = 16 * 1024 * 1024  # files above this go up in parts of this size

@@ -75,3 +75,40 @@ async def crawl(web: NewsWeb, server: NewsWebServer, archive: Path, *, extra_sou
     await Deferred.fromFuture(runner.crawl(crawler, **{"sources": str(sources), **(spider_args or {})}))
     assert crawler.stats is not None
     return dict(crawler.stats.get_stats())
+
+
+@pytest.fixture(scope="session")
+def s3server(tmp_path_factory):
+    """A real S3-compatible server (SeaweedFS) on 127.0.0.1 for the whole session."""
+    from tests.s3server import SeaweedS3
+
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs") / "data").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3server, request, monkeypatch, tmp_path):
+    """A fresh bucket on the session's S3 server; remote archives keep their local folder
+    under this test's tmp_path."""
+    import re
+    import uuid
+
+    monkeypatch.setenv("NEWSARCHIVE_CACHE_DIR", str(tmp_path / "cache"))
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-")
+    bucket = f"{name}-{uuid.uuid4().hex[:8]}"
+    s3server.create_bucket(bucket)
+    return bucket
+
+
+@pytest.fixture(params=["file", "s3"])
+def archive_uri(request, tmp_path):
+    """An archive URI for each backend: a local folder, and a prefix in a fresh bucket.
+    Returns (uri, storage options)."""
+    if request.param == "file":
+        return str(tmp_path / "archive"), {}
+    s3server = request.getfixturevalue("s3server")
+    bucket = request.getfixturevalue("s3_bucket")
+    return f"s3://{bucket}/news/archive", s3server.storage_options

@@ -92,7 +92,7 @@ def test_published_warc_files_are_named_in_the_manifest_and_read_by_range(tmp_pa
     with pytest.raises(LookupError, match="not named in any manifest"):
         archive.raw(ref)
     for closed in w.rotate():
-        writer.publish_file(closed.local, closed.key, kind=closed.kind, records=closed.records)
+        writer.publish_file(closed.local, closed.key, records=closed.records)
     writer.close()
 
     (m,) = manifests(root)
