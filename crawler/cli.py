@@ -424,7 +424,16 @@ def cmd_reextract(args: argparse.Namespace) -> int:
             raise _UsageError("--out must be another archive than --archive")
         if problem := _check_archive(args.out):
             raise _UsageError(problem)
-    report = reextract(archive, _selected_articles(archive, args), out=args.out)
+    boilerplate = None
+    try:
+        from archive.writer import STATE
+        from extraction import SiteBoilerplate
+
+        boilerplate = SiteBoilerplate.load(parse_archive_uri(args.archive) / STATE)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        print(f"newsarchive: warning: site boilerplate state not readable ({exc}); re-extracting without it",
+              file=sys.stderr)
+    report = reextract(archive, _selected_articles(archive, args), out=args.out, boilerplate=boilerplate)
     print(report.format())
     return EXIT_OK
 

@@ -3,6 +3,9 @@
 The same extractor and the same field mapping as the crawl (``pipelines.extract``), on the
 body decoded the same way (``archive.reader.decode_html``), so with an unchanged extractor
 every text comes out identical; after an extractor change the report says how many differ.
+The site boilerplate the crawls learned (``state/boilerplate.json``, see
+``pipelines/extract.py``) is applied as it stands now, so a page stored before one of its
+site's repeated lines was learned comes out without that line (and is counted different).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pydantic import ValidationError
 from archive import Archive, ArchiveWriter, RawNotAvailable, parse_archive_uri
 from archive.reader import decode_html
 from archive.writer import TMP, WARC, new_run_id
-from extraction import ExtractionError, Extractor
+from extraction import ExtractionError, Extractor, SiteBoilerplate
 from pipelines.extract import article_fields
 from schemas import Article
 
@@ -45,9 +48,16 @@ class ReextractReport:
         return "\n".join(lines)
 
 
-def reextract(archive: Archive, articles: Iterable[Article], *, out: str | None = None) -> ReextractReport:
+def reextract(
+    archive: Archive,
+    articles: Iterable[Article],
+    *,
+    out: str | None = None,
+    boilerplate: SiteBoilerplate | None = None,
+) -> ReextractReport:
     """Re-extract ``articles`` (of ``archive``); with ``out``, write the new records (and
-    the WARC files they refer to) into the archive at ``out`` as one new run."""
+    the WARC files they refer to) into the archive at ``out`` as one new run.
+    ``boilerplate``: the learned site lines to drop (the crawl's, read-only here)."""
     extractor = Extractor()
     report = ReextractReport()
     writer = ArchiveWriter(parse_archive_uri(out), run_id=new_run_id()) if out else None
@@ -64,7 +74,9 @@ def reextract(archive: Archive, articles: Iterable[Article], *, out: str | None 
                 report.no_raw.append(stored.id)
                 continue
             try:
-                ex = extractor.extract(decode_html(raw), stored.url)
+                lines = boilerplate.lines_for(stored.url) if boilerplate else frozenset()
+                options = {"site_lines": lines} if lines else {}
+                ex = extractor.extract(decode_html(raw), stored.url, **options)
                 fresh = Article.model_validate(
                     article_fields(
                         ex, extractor, url=stored.url, source=stored.source, fetched_at=stored.fetched_at, raw=stored.raw

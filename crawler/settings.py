@@ -63,6 +63,8 @@ EXTRACT_WORKERS = None  # worker processes; None = one per core, 0 = inline on t
 EXTRACT_MAX_IN_FLIGHT = 0  # pages in the pool at once; 0 = 4 per worker
 EXTRACT_TIMEOUT = 30.0  # seconds one page may take before its worker is killed and it is quarantined
 EXTRACT_WORKER_MAX_TASKS = 0  # restart a worker after this many pages; 0 = never
+EXTRACT_SITE_BOILERPLATE = True  # learn lines a site repeats under many stories; drop them (state/boilerplate.json)
+EXTRACT_SITE_BOILERPLATE_MIN_PAGES = 5  # ...once seen in this many different stories of one site
 # Scrapy's items processed in parallel *per response* (default 100). An article response
 # yields one item, and Scrapy starts CONCURRENT_ITEMS asyncio tasks for every response
 # (~5 ms of reactor CPU per page at 100). Pages in flight across responses are bounded by

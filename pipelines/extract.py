@@ -11,11 +11,19 @@ that waits for a slot keeps its response in Scrapy's scraper slot, whose size li
 memory flat. A page that kills its worker, or runs past ``EXTRACT_TIMEOUT`` seconds, is
 quarantined with the reason and the pool carries on with a new worker.
 ``EXTRACT_WORKERS = 0`` extracts inline on the reactor thread (small runs, comparisons).
+
+Lines a site repeats under many different stories ("Back to top button", a sign-off, a
+newsletter box) are learned as the crawl goes (``extraction.SiteBoilerplate``, kept in
+``<archive>/state/boilerplate.json`` across runs) and dropped from the text of that site's
+later pages: ``EXTRACT_SITE_BOILERPLATE`` (on by default) and
+``EXTRACT_SITE_BOILERPLATE_MIN_PAGES`` (a line is boilerplate once seen in this many stories
+of one site).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -25,11 +33,15 @@ from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.misc import load_object
 
-from extraction import Extracted, ExtractionError, Extractor
+from archive.writer import STATE, parse_archive_uri
+from extraction import Extracted, ExtractionError, Extractor, SiteBoilerplate
+from extraction.boilerplate import FILE_NAME as BOILERPLATE_FILE
 from pipelines.extract_pool import ExtractionPool, ExtractionTimeout, WorkerCrashed
 from pipelines.outcomes import count, quarantine
 from schemas import ArticleCandidate, FetchedPage, QuarantineRecord, RawRef
 from schemas.article import article_id, content_sha256
+
+logger = logging.getLogger(__name__)
 
 
 def default_workers() -> int:
@@ -81,7 +93,11 @@ class ExtractPipeline:
         max_in_flight: int = 0,
         timeout: float = 30.0,
         max_tasks_per_worker: int = 0,
+        boilerplate_dir: str | os.PathLike[str] | None = None,
+        boilerplate_min_pages: int = 5,
     ) -> None:
+        if boilerplate_min_pages < 2:
+            raise ValueError(f"EXTRACT_SITE_BOILERPLATE_MIN_PAGES must be at least 2, got {boilerplate_min_pages}")
         if workers < 0:
             raise ValueError(f"EXTRACT_WORKERS must be 0 (inline) or more, got {workers}")
         self.stats = stats
@@ -95,6 +111,10 @@ class ExtractPipeline:
             else None
         )
         self._in_flight: asyncio.Semaphore | None = None
+        # site boilerplate learned across pages and runs; None = off
+        self.boilerplate_dir = boilerplate_dir
+        self.boilerplate_min_pages = boilerplate_min_pages
+        self.boilerplate: SiteBoilerplate | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
@@ -107,15 +127,30 @@ class ExtractPipeline:
             max_in_flight=s.getint("EXTRACT_MAX_IN_FLIGHT"),
             timeout=s.getfloat("EXTRACT_TIMEOUT", 30.0),
             max_tasks_per_worker=s.getint("EXTRACT_WORKER_MAX_TASKS"),
+            boilerplate_dir=(
+                parse_archive_uri(s["ARCHIVE_URI"]) / STATE if s.getbool("EXTRACT_SITE_BOILERPLATE", True) else None
+            ),
+            boilerplate_min_pages=s.getint("EXTRACT_SITE_BOILERPLATE_MIN_PAGES", 5),
         )
 
     def open_spider(self) -> None:
         self.stats.set_value("extract/workers", self.workers)
+        if self.boilerplate_dir is not None:
+            try:
+                self.boilerplate = SiteBoilerplate.load(self.boilerplate_dir, min_pages=self.boilerplate_min_pages)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                # a broken state file costs the learned lines (relearned), never the run
+                logger.warning("Ignoring unreadable %s/%s (%s); learning site boilerplate anew",
+                               self.boilerplate_dir, BOILERPLATE_FILE, exc)
+                self.boilerplate = SiteBoilerplate(min_pages=self.boilerplate_min_pages)
         if self._pool is not None:
             self._in_flight = asyncio.Semaphore(self.max_in_flight)
             self._pool.start()
 
     async def close_spider(self) -> None:
+        if self.boilerplate is not None and self.boilerplate_dir is not None:
+            self.boilerplate.save(self.boilerplate_dir)
+            self.stats.set_value("extract/boilerplate_sites", len(self.boilerplate.learned()))
         if self._pool is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._pool.close)
             if self._pool.restarts:
@@ -131,7 +166,7 @@ class ExtractPipeline:
         if self._pool is not None:
             return self._extract_in_pool(item)
         try:
-            ex = self.extractor.extract(item.html, item.url)
+            ex = self.extractor.extract(item.html, item.url, **self._options(item.url))
         except ExtractionError as exc:
             return self._quarantine(item, str(exc))
         return self._candidate(item, ex)
@@ -141,7 +176,7 @@ class ExtractPipeline:
         assert item.html is not None
         async with self._in_flight:
             try:
-                ex = await self._pool.extract(item.html, item.url)
+                ex = await self._pool.extract(item.html, item.url, **self._options(item.url))
             except ExtractionError as exc:
                 return self._quarantine(item, str(exc))
             except WorkerCrashed as exc:
@@ -152,8 +187,17 @@ class ExtractPipeline:
                 return self._quarantine(item, str(exc))
         return self._candidate(item, ex)
 
+    def _options(self, url: str) -> dict[str, Any]:
+        """Extractor keyword arguments for one page: the site's learned boilerplate lines."""
+        if self.boilerplate is None:
+            return {}
+        lines = self.boilerplate.lines_for(url)
+        return {"site_lines": lines} if lines else {}
+
     def _candidate(self, item: FetchedPage, ex: Extracted) -> ArticleCandidate:
         count(self.stats, "extract/extracted", item.source)
+        if self.boilerplate is not None:
+            self.boilerplate.observe(item.url, ex.text)
         return ArticleCandidate(
             url=item.url,
             source=item.source,

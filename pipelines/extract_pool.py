@@ -49,8 +49,8 @@ def _init_worker(factory: Callable[[], Any]) -> None:
     _extractor = factory()
 
 
-def _extract(html: str, url: str, content_language: str | None) -> Any:
-    return _extractor.extract(html, url, content_language=content_language)
+def _extract(html: str, url: str, options: dict[str, Any]) -> Any:
+    return _extractor.extract(html, url, **options)
 
 
 def _ready() -> bool:
@@ -58,7 +58,7 @@ def _ready() -> bool:
 
 
 class ExtractionPool:
-    """``workers`` processes running ``factory().extract(html, url, content_language=...)``.
+    """``workers`` processes running ``factory().extract(html, url, **options)``.
 
     :meth:`extract` returns the extractor's result, or raises the extractor's own exception,
     :class:`WorkerCrashed` or :class:`ExtractionTimeout`; :meth:`submit` is the same as a
@@ -99,7 +99,9 @@ class ExtractionPool:
             context=multiprocessing.get_context(self.start_method),
         )
 
-    def submit(self, html: str, url: str, content_language: str | None = None) -> Future[Any]:
+    def submit(self, html: str, url: str, **options: Any) -> Future[Any]:
+        """Schedule one page; ``options`` are the extractor's keyword arguments
+        (``content_language``, ``site_lines``), passed only when given."""
         if self._pool is None:
             raise RuntimeError("the extraction pool is not started")
         if not self._pool.active:
@@ -109,18 +111,18 @@ class ExtractionPool:
             threading.Thread(target=broken.join, name="extract-pool-cleanup", daemon=True).start()
             self._new_pool()
             self.restarts += 1
-        return self._pool.schedule(_extract, args=(html, url, content_language), timeout=self.timeout)
+        return self._pool.schedule(_extract, args=(html, url, options), timeout=self.timeout)
 
-    async def extract(self, html: str, url: str, content_language: str | None = None) -> Any:
+    async def extract(self, html: str, url: str, **options: Any) -> Any:
         """Await the extractor's result from a worker (on the running asyncio loop).
 
         A page caught in a broken pool (not its own fault) is tried once more on a new one.
         """
         try:
             try:
-                return await asyncio.wrap_future(self.submit(html, url, content_language))
+                return await asyncio.wrap_future(self.submit(html, url, **options))
             except BrokenProcessPool:
-                return await asyncio.wrap_future(self.submit(html, url, content_language))
+                return await asyncio.wrap_future(self.submit(html, url, **options))
         except BrokenProcessPool as exc:
             raise WorkerCrashed(f"extraction pool broke twice: {exc}") from None
         except ProcessExpired as exc:

@@ -6,6 +6,8 @@ built in each worker process: it must stay importable and picklable.
 
 from __future__ import annotations
 
+from typing import Any
+
 import os
 import time
 
@@ -25,10 +27,10 @@ class FaultyExtractor(Extractor):
         self.crash_urls = crash_urls
         self.hang_urls = hang_urls
 
-    def extract(self, html: str | bytes, url: str, *, content_language: str | None = None) -> Extracted:
+    def extract(self, html: str | bytes, url: str, **options: Any) -> Extracted:
         text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
         if CRASH in text or url in self.crash_urls:
             os._exit(CRASH_EXIT_CODE)
         if HANG in text or url in self.hang_urls:
             time.sleep(3600)
-        return super().extract(html, url, content_language=content_language)
+        return super().extract(html, url, **options)
