@@ -221,6 +221,23 @@ class S3Storage:
             raise self._error(exc, key, "cannot read") from exc
         return response["Body"]  # a botocore StreamingBody: read(), iteration, context manager
 
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        """One ranged GET (a WARC record without downloading its whole file)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if length <= 0:
+            return b""
+        try:
+            response = self.client.get_object(
+                Bucket=self.bucket, Key=self._key(key), Range=f"bytes={offset}-{offset + length - 1}"
+            )
+            with response["Body"] as body:
+                return body.read()
+        except (BotoCoreError, ClientError) as exc:
+            if self._is_missing(exc):
+                raise FileNotFoundError(f"{self._where(key)} does not exist") from exc
+            raise self._error(exc, key, "cannot read") from exc
+
     def list(self, prefix: str = "") -> Iterator[str]:
         from botocore.exceptions import BotoCoreError, ClientError
 

@@ -3,7 +3,7 @@ SeaweedFS server on loopback)."""
 
 import pytest
 
-from archive.storage import FileStorage, StorageError, local_root, open_storage
+from archive.storage import FileStorage, StorageError, local_root, open_storage, read_range
 
 
 @pytest.fixture
@@ -55,6 +55,17 @@ def test_a_large_file_is_published_whole(storage, tmp_path):
     if hasattr(storage, "multipart_threshold"):  # uploaded in 3 parts: a multipart ETag
         etag = storage.client.head_object(Bucket=storage.bucket, Key=storage._key("articles/big.bin"))["ETag"]
         assert etag.strip('"').endswith("-3")
+
+
+def test_a_range_of_a_key_is_read_without_the_rest(storage):
+    data = bytes(range(256)) * 64
+    storage.put_bytes("warc/w.warc.gz", data)
+    assert hasattr(storage, "read_range")  # each backend reads ranges itself (S3: one ranged GET)
+    assert read_range(storage, "warc/w.warc.gz", 1000, 300) == data[1000:1300]
+    assert read_range(storage, "warc/w.warc.gz", 0, 1) == data[:1]
+    assert read_range(storage, "warc/w.warc.gz", len(data) - 5, 5) == data[-5:]
+    with pytest.raises(FileNotFoundError):
+        read_range(storage, "warc/none.warc.gz", 0, 10)
 
 
 def test_missing_keys_are_file_not_found(storage):
