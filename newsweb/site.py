@@ -112,6 +112,14 @@ _SEED_PAGES = (
 )
 
 
+# With ``hold_back_copies``: pages of seed stories kept off the web until
+# :meth:`NewsWeb.publish_copies` (seed, outlet). AP News' own page of seed 002 comes last
+# to the web: its story is first found on the aggregators that credit AP (Ns News
+# Online's "By Associated Press", The Dawn News' "from AP News"), so AP's page, when it
+# appears, is the original publisher's.
+_HELD_BACK = (("000", "Ns News Online"), ("003", "The Dawn News"), ("002", "AP News"))
+
+
 def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80]
 
@@ -122,9 +130,12 @@ class NewsWeb:
     Each outlet offers crawlers its own way in (``Outlet.mix``, see ``_MIXES``);
     :meth:`sources_toml` is the sources file that tells a crawler those ways, and
     :meth:`crawlable` the articles a complete, polite crawl finds. :meth:`publish` adds new
-    articles (feeds, sitemaps, pages and their validators change with them)."""
+    articles (feeds, sitemaps, pages and their validators change with them).
 
-    def __init__(self, size: int = 40, *, seed: int = 0, faults: bool = False) -> None:
+    ``hold_back_copies`` keeps some pages of seed stories (``_HELD_BACK``) off the web
+    until :meth:`publish_copies`: a first crawl sees only the other copies."""
+
+    def __init__(self, size: int = 40, *, seed: int = 0, faults: bool = False, hold_back_copies: bool = False) -> None:
         self.size = size
         self.seed = seed
         specs = _OUTLETS + ((_FAULTY,) if faults else ())
@@ -141,6 +152,12 @@ class NewsWeb:
         self._published = size
         if faults:
             self._add_faults()
+        self._held: list[WebArticle] = []
+        if hold_back_copies:
+            held = {(f"seed-{seed_id}", outlet) for seed_id, outlet in _HELD_BACK}
+            self._held = [a for a in self.articles if (a.story, a.outlet) in held]
+            self._held.sort(key=lambda a: _HELD_BACK.index((a.story.removeprefix("seed-"), a.outlet)))
+            self.articles = [a for a in self.articles if (a.story, a.outlet) not in held]
         self._by_url = {a.url: a for a in self.articles}
         self._by_outlet: dict[str, list[WebArticle]] = {o.name: [] for o in self.outlets}
         for a in self.articles:
@@ -298,6 +315,22 @@ class NewsWeb:
             for a in new:
                 self._by_url[a.url] = a
                 self._by_outlet[a.outlet].insert(0, a)
+            for articles in self._by_outlet.values():
+                articles.sort(key=lambda a: (a.published_at, a.url), reverse=True)
+        return new
+
+    def publish_copies(self) -> list[WebArticle]:
+        """Publish the pages of seed stories held back (``hold_back_copies``), newer than
+        every other article, in ``_HELD_BACK`` order; feeds, sitemaps and section pages
+        list them from now on, as they do :meth:`publish`'s articles."""
+        with self._lock:
+            newest = max(a.published_at for a in self.articles)
+            new = [replace(a, published_at=newest + timedelta(hours=k)) for k, a in enumerate(self._held, 1)]
+            self._held = []
+            self.articles.extend(new)
+            for a in new:
+                self._by_url[a.url] = a
+                self._by_outlet[a.outlet].append(a)
             for articles in self._by_outlet.values():
                 articles.sort(key=lambda a: (a.published_at, a.url), reverse=True)
         return new
