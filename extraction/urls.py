@@ -17,7 +17,7 @@ Two forms:
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
@@ -89,14 +89,20 @@ def normalize_url(url: str) -> str:
         netloc = f"{host}:{parts.port}"
     if parts.username or parts.password:
         netloc = f"{parts.username or ''}{':' + parts.password if parts.password else ''}@{netloc}"
-    query = urlencode(
-        [
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not _is_tracking(k) and not _is_amp_param(k, v)
-        ]
-    )
-    return canonicalize_url(urlunsplit((scheme, netloc, _main_path(parts.path or "/"), query, "")))
+    return canonicalize_url(urlunsplit((scheme, netloc, _main_path(parts.path or "/"), _kept_query(parts.query), "")))
+
+
+def _kept_query(query: str) -> str:
+    """The query without tracking and AMP parameters. The kept parameters stay as they
+    were written (w3lib then sorts and re-encodes them): decoding and encoding them again
+    here would turn bytes that are not UTF-8 (``?q=%E9``) into U+FFFD, making pages with
+    different queries one."""
+    kept = []
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if pair and not _is_tracking(unquote_plus(name)) and not _is_amp_param(unquote_plus(name), unquote_plus(value)):
+            kept.append(pair)
+    return "&".join(kept)
 
 
 def dedup_form(url: str) -> str:
@@ -123,7 +129,11 @@ def _agrees(candidate: str, page_url: str) -> bool:
     """A declared canonical URL is believed when it is an absolute http(s) URL on the
     page's own site, and not the site's home page declared by an article page (a common
     template mistake that would merge every article of a site into one)."""
-    parts = urlsplit(candidate.strip())
+    try:
+        parts = urlsplit(candidate.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:  # malformed (a bad port, an unclosed IPv6 bracket): ignored
+        return False
     if parts.scheme not in ("http", "https") or not parts.hostname or not same_site(candidate, page_url):
         return False
     page_path = urlsplit(page_url).path

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -64,6 +66,17 @@ def same_publisher(a: str | None, b: str | None) -> bool:
     return bool(a and b) and _publisher_key(a) == _publisher_key(b)  # type: ignore[arg-type]
 
 
+_T = TypeVar("_T")
+
+
+def _setting(get: Callable[[str, _T], _T], name: str, default: _T) -> _T:
+    """A setting read with a typed getter; a value of the wrong type is an error naming it."""
+    try:
+        return get(name, default)
+    except ValueError as exc:
+        raise ValueError(f"setting {name}: {exc}") from None
+
+
 class DedupPipeline:
     def __init__(
         self,
@@ -80,8 +93,11 @@ class DedupPipeline:
         hasher = None
         if num_perm is not None or bands is not None or shingle_size is not None:
             defaults = MinHasher()
-            hasher = MinHasher(num_perm or defaults.num_perm, bands or defaults.bands,
-                               shingle_size or defaults.shingle_size)
+            try:
+                hasher = MinHasher(num_perm or defaults.num_perm, bands or defaults.bands,
+                                   shingle_size or defaults.shingle_size)
+            except ValueError as exc:
+                raise ValueError(f"settings DEDUP_NUM_PERM, DEDUP_LSH_BANDS, DEDUP_SHINGLE_SIZE: {exc}") from None
         self.index = DedupIndex(Path(archive_root) / STATE / "index.sqlite", hasher)
         self.near_threshold = near_threshold
         self.stats = stats
@@ -93,10 +109,10 @@ class DedupPipeline:
         return cls(
             archive_root=parse_archive_uri(s["ARCHIVE_URI"]),
             stats=crawler.stats,
-            near_threshold=s.getfloat("DEDUP_NEAR_THRESHOLD", 0.5),
-            num_perm=s.getint("DEDUP_NUM_PERM") or None,
-            bands=s.getint("DEDUP_LSH_BANDS") or None,
-            shingle_size=s.getint("DEDUP_SHINGLE_SIZE") or None,
+            near_threshold=_setting(s.getfloat, "DEDUP_NEAR_THRESHOLD", 0.5),
+            num_perm=_setting(s.getint, "DEDUP_NUM_PERM", 0) or None,
+            bands=_setting(s.getint, "DEDUP_LSH_BANDS", 0) or None,
+            shingle_size=_setting(s.getint, "DEDUP_SHINGLE_SIZE", 0) or None,
         )
 
     def open_spider(self) -> None:
