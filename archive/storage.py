@@ -63,12 +63,24 @@ class Storage(Protocol):
         (called at start-up, before crawling)."""
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a small file so that readers see the old content or the new, never a mix."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
 
 
 class FileStorage:
@@ -87,7 +99,7 @@ class FileStorage:
         final = self._path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         if final.exists() and os.path.samefile(local, final):
-            _fsync_dir(final.parent)  # published before from this very file (a hard link to it)
+            fsync_dir(final.parent)  # published before from this very file (a hard link to it)
             return
         tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
         tmp.unlink(missing_ok=True)
@@ -101,18 +113,12 @@ class FileStorage:
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
 
     def put_bytes(self, key: str, data: bytes) -> None:
         final = self._path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-        _fsync_dir(final.parent)
+        write_atomic(final, data)
 
     def get_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()

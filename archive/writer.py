@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import IO
 
 from archive.index import DedupIndex, IndexEntry, index_entry
-from archive.storage import FileStorage, Storage, local_root
+from archive.storage import FileStorage, Storage, fsync_dir, local_root, write_atomic
 from schemas import Article, Manifest, ManifestFile, QuarantineRecord, Sighting
 
 logger = logging.getLogger(__name__)
@@ -88,24 +88,6 @@ def new_run_id(now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{os.urandom(3).hex()}"
 
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a small file so that readers see the old content or the new, never a mix."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 @dataclass
@@ -366,7 +348,7 @@ class ArchiveWriter:
         dest = self.spool_dir / batch.relpath
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(batch.tmp_path, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
         spooled = Spooled(
             run_id=self.run_id,
             relpath=batch.relpath,
@@ -392,7 +374,7 @@ class ArchiveWriter:
             os.fsync(f.fileno())
             size = f.tell()
         os.replace(local, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
         spooled = Spooled(
             run_id=self.run_id, relpath=key, path=dest, records=records, bytes=size, sha256=digest.hexdigest()
         )

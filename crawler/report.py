@@ -153,7 +153,8 @@ class RunReportExtension:
         self.started_at = datetime.now(UTC)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        from archive.writer import new_run_id, write_atomic
+        from archive.storage import write_atomic
+        from archive.writer import new_run_id
 
         stats = self.crawler.stats
         assert stats is not None
