@@ -37,6 +37,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, this file's folder would come first on sys.path and its siblings
+# (benchmarks/extraction.py, ...) would hide the packages of the same name.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+sys.path.insert(0, str(ROOT))
 MODES = ("pool", "inline", "scrapy", "extract")
 DESCRIPTION = {
     "pool": "whole pipeline, extraction pool",
