@@ -85,8 +85,10 @@ def parse_archive_uri(uri: str) -> Path:
 
 
 def new_run_id(now: datetime | None = None) -> str:
+    """``YYYYMMDDTHHMMSSmmmZ-<6 hex>``: the start time to the millisecond, so runs started
+    within the same second (cron jobs, tests) still sort in start order."""
     now = now or datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{os.urandom(3).hex()}"
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{os.urandom(3).hex()}"
 
 
 
