@@ -8,11 +8,19 @@ indexed in one transaction, so a kill mid-write loses at most that batch's entri
 the next open adds again).
 
 What it keeps, per stored article: the keys of its URLs (:func:`url_key`), the hash of its
-words (:func:`text_fingerprint`), and a MinHash signature of its word shingles with one
-row per LSH band (:class:`MinHasher`), so that "a near copy of this text?" costs one
-indexed lookup per band, whatever the size of the archive. Per sighting (a later copy of
-a stored story) it keeps the keys of its URL, so that a copy fetched again in a later run
-is known by its URL.
+words (:func:`text_fingerprint`), and a MinHash signature of its word shingles with its LSH
+band keys (:class:`MinHasher`), so that "a near copy of this text?" costs one lookup per
+band, whatever the size of the archive. Per sighting (a later copy of a stored story) it
+keeps the keys of its URL, so that a copy fetched again in a later run is known by its URL.
+
+How it keeps them: rows are only appended (URL keys, fingerprints, stories: SQLite tables
+in the order they came), and each kind of key is found through sorted runs of postings,
+``32-bit hash << 32 | row number`` as uint64, one BLOB per run, merged log-structured (one
+run per level of :data:`LEVEL_POSTINGS`); a hash names a row, the row is then checked. A
+B-tree keyed by random hashes made every batch rewrite about one page per key (at 300,000
+stories, one row per key and per band managed about 1,100 stories a second); a batch now
+writes its rows and rewrites a few small runs. An instance loads a kind's runs at its first lookup of that kind,
+then only the runs another connection changed (``PRAGMA data_version``).
 
 :class:`DedupStore` is the protocol the pipeline uses; :class:`DedupIndex` implements it on
 SQLite, :class:`MemoryIndex` in memory (a run's articles not yet committed). A shared
@@ -28,7 +36,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Protocol, Self
+from typing import NamedTuple, Protocol, Self, TypeVar
 
 import numpy as np
 
@@ -36,12 +44,23 @@ from extraction.urls import dedup_form
 from schemas import Article, Sighting
 
 _WORD = re.compile(r"\w+")
+_V = TypeVar("_V")
 
 NUM_PERM = 128
 LSH_BANDS = 32
 SHINGLE_SIZE = 5
 _SIG_DTYPE = np.dtype("<u2")  # stored signatures keep the low 16 bits of each minimum (b-bit MinHash)
 _SIG_COLLISION = 1.0 / 65536
+_POSTING = np.dtype("<u8")  # band key (high 32 bits of the 64-bit key) << 32 | story number
+_LOW32 = np.uint64(0xFFFFFFFF)
+
+# Runs of postings (DedupIndex): how many postings (8 bytes each) a level's run holds at
+# most. Each level holds one run per kind: a batch's postings are merged into level 0's
+# run, a run grown past its level's size into the next level's, and one grown past the last
+# level stays a run of its own. A lookup reads at most one run per level, plus one per
+# 2**24 postings beyond (about 500,000 stories' LSH bands).
+LEVEL_POSTINGS = (1 << 13, 1 << 16, 1 << 19, 1 << 22, 1 << 24)
+DIRECTORY_MIN = 1 << 18  # a run of this many postings or more gets a directory
 
 
 def url_key(url: str) -> str:
@@ -91,6 +110,12 @@ class MinHasher:
         b = rng.integers(0, 2**63, size=self.num_perm, dtype=np.uint64)
         object.__setattr__(self, "_a", a[:, None])
         object.__setattr__(self, "_b", b[:, None])
+        # band keys: a multiply-add hash of each band's rows, with odd 64-bit multipliers and
+        # an offset per band (the top bits are the well-mixed ones)
+        band_rng = np.random.default_rng(20261202)
+        mult = band_rng.integers(0, 2**63, size=(self.bands, self.rows), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        object.__setattr__(self, "_band_mult", mult)
+        object.__setattr__(self, "_band_offset", band_rng.integers(0, 2**63, size=self.bands, dtype=np.uint64))
 
     @property
     def rows(self) -> int:
@@ -126,13 +151,17 @@ class MinHasher:
 
     def band_keys(self, signature: np.ndarray) -> list[int]:
         """One signed 64-bit key per band (the band number is mixed in)."""
+        return self.band_key_array(signature).view(np.int64).tolist()
+
+    def band_key_array(self, signatures: np.ndarray) -> np.ndarray:
+        """:meth:`band_keys` as uint64, of one signature (shape ``(bands,)``) or of a stack
+        of them (shape ``(n, bands)``)."""
         rows = self.rows
-        bands = signature[: rows * self.bands].astype(np.uint64).reshape(self.bands, rows)
-        keys = (np.arange(self.bands, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
-        for j in range(rows):
-            keys = (keys ^ bands[:, j]) * np.uint64(0xBF58476D1CE4E5B9)
-            keys ^= keys >> np.uint64(29)
-        return keys.view(np.int64).tolist()
+        bands = signatures[..., : rows * self.bands].astype(np.uint64).reshape(*signatures.shape[:-1], self.bands, rows)
+        bands *= self._band_mult  # type: ignore[attr-defined]
+        keys = bands.sum(axis=-1, dtype=np.uint64)  # modulo 2**64
+        keys += self._band_offset  # type: ignore[attr-defined]
+        return keys
 
     @staticmethod
     def packed(signature: np.ndarray) -> bytes:
@@ -156,7 +185,11 @@ class MinHasher:
 class IndexEntry(NamedTuple):
     """What the index keeps of a record. For an Article: its id, URL keys, text
     fingerprint, text (for the signature), outlet and detected original publisher; for a
-    Sighting: the story's id and the sighting's URL keys only."""
+    Sighting: the story's id and the sighting's URL keys only.
+
+    ``signature``: the text's MinHash signature when the caller has it already (the dedup
+    stage computed it; the benchmark makes them up); None computes it from ``text``. An
+    entry with a text or a signature is a story."""
 
     article_id: str
     url_keys: tuple[str, ...]
@@ -164,6 +197,7 @@ class IndexEntry(NamedTuple):
     text: str | None = None
     source: str | None = None
     original_publisher: str | None = None
+    signature: np.ndarray | None = None
 
 
 def index_entry(record: Article | Sighting) -> IndexEntry:
@@ -216,29 +250,122 @@ def _best(hasher: MinHasher, packed: bytes, candidates: Iterable[tuple[Story, by
 
 # -- SQLite --------------------------------------------------------------------------------
 
+LAYOUT = "runs-v1"  # the tables below; an index of another layout is rebuilt (see _check_layout)
+
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS url_keys (key TEXT PRIMARY KEY, article_id TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS fingerprints (fp TEXT PRIMARY KEY, article_id TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS batches (path TEXT PRIMARY KEY, records INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS url_keys (n INTEGER PRIMARY KEY, key TEXT NOT NULL, article_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fingerprints (n INTEGER PRIMARY KEY, fp TEXT NOT NULL, article_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS stories (
-    n INTEGER PRIMARY KEY, article_id TEXT NOT NULL UNIQUE, source TEXT, original_publisher TEXT, signature BLOB
+    n INTEGER PRIMARY KEY, article_id TEXT NOT NULL, source TEXT, original_publisher TEXT, signature BLOB
 );
-CREATE TABLE IF NOT EXISTS bands (key INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (key, n)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, level INTEGER NOT NULL,
+    postings INTEGER NOT NULL, data BLOB NOT NULL
+);
 """
+_OLD_TABLES = ("url_keys", "fingerprints", "stories", "bands", "runs")
+
+# The kinds of runs: postings of a key's 32-bit hash and the number of its row in a table
+# (looked up, then checked against the row), and of the LSH band keys of each story.
+_KEYED = {"url": ("url_keys", "key"), "text": ("fingerprints", "fp"), "story": ("stories", "article_id")}
+_BAND = "band"
 
 
 class IndexMismatch(ValueError):
     """The index was created with other MinHash parameters than the ones asked for."""
 
 
+def _hash32(value: str) -> int:
+    return zlib.crc32(value.encode("utf-8"))
+
+
+def _postings(tops: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """Sorted postings ``top << 32 | number``: ``tops`` uint64 below 2**32, of shape
+    ``(n,)`` or ``(n, k)``, ``numbers`` of shape ``(n,)``."""
+    numbers = numbers.astype(np.uint64)
+    if tops.ndim == 2:
+        numbers = numbers[:, None]
+    return np.sort((tops << np.uint64(32)) | numbers, axis=None)
+
+
+_CHUNK = 1 << 22  # bytes of a run read or written at a time
+
+
+def _read_run(db: sqlite3.Connection, run_id: int) -> np.ndarray:
+    with db.blobopen("runs", "data", run_id, readonly=True) as blob:
+        data = np.empty(len(blob) // _POSTING.itemsize, dtype=_POSTING)
+        raw = data.view(np.uint8)
+        for start in range(0, raw.size, _CHUNK):
+            raw[start : start + _CHUNK] = np.frombuffer(blob.read(_CHUNK), dtype=np.uint8)
+    return data
+
+
+def _merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two sorted runs as one: a stable sort of their concatenation merges them (timsort,
+    with a buffer the size of the smaller run)."""
+    merged = np.concatenate((a, b))
+    merged.sort(kind="stable")
+    return merged
+
+
+class _Run:
+    """A sorted run of postings in memory. A big one gets a directory (where each value of
+    the top bits starts), so that a lookup reads a few neighbouring postings instead of
+    binary-searching a large array."""
+
+    __slots__ = ("data", "offsets", "shift", "window")
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data = data
+        self.offsets: np.ndarray | None = None
+        if data.size >= DIRECTORY_MIN:
+            bits = int(data.size).bit_length() - 2  # 2 to 4 postings per slot on average
+            self.shift = np.uint64(64 - bits)
+            counts = np.zeros(1 << bits, dtype=np.int64)
+            for start in range(0, data.size, 1 << 22):  # bounded temporary arrays
+                counts += np.bincount((data[start : start + (1 << 22)] >> self.shift).astype(np.intp),
+                                      minlength=1 << bits)
+            self.offsets = np.zeros((1 << bits) + 1, dtype=np.intp)
+            np.cumsum(counts, out=self.offsets[1:])
+            self.window = np.arange(int(counts.max()), dtype=np.intp)
+
+    def lookup(self, keys: np.ndarray, ends: np.ndarray, found: set[int]) -> None:
+        """Add to ``found`` the numbers of the postings between ``keys`` (sorted, ``top <<
+        32``) and ``ends`` (``keys | 0xFFFFFFFF``), that is of the postings of those tops."""
+        data = self.data
+        if self.offsets is not None:
+            near = data.take(self.offsets[keys >> self.shift][:, None] + self.window, mode="clip")
+            near -= keys[:, None]  # from the key on: below 2**32 (a key smaller wraps round)
+            hits = near <= _LOW32
+            if hits.any():
+                found.update((near[hits] & _LOW32).tolist())
+            return
+        first = data.searchsorted(keys)
+        if not (data.take(first, mode="clip") <= ends).any():  # (past the end: the last one, below keys)
+            return
+        for i, j in enumerate(first.tolist()):
+            while j < data.size and keys[i] <= data[j] <= ends[i]:
+                found.add(int(data[j] & _LOW32))
+                j += 1
+
+
 class DedupIndex:
-    """URL keys, text fingerprints and MinHash-LSH bands of every stored article, in SQLite.
-    Open, use, close.
+    """URL keys, text fingerprints and MinHash-LSH band keys of every stored article, in
+    SQLite. Open, use, close.
 
     ``hasher``: the MinHash parameters for a new index. An existing index keeps the ones it
     was created with (they are in its ``meta`` table); asking for different ones explicitly
     raises :class:`IndexMismatch`, passing None accepts the stored ones.
+
+    Rows are only appended (a batch writes a few pages, not one page per key): a key's row
+    is found by the runs of its kind (``url``, ``text``, ``story``, ``band``), sorted
+    postings of a 32-bit hash and the row number, merged log-structured (one run per level
+    of :data:`LEVEL_POSTINGS`). An instance loads the runs of a kind at its first lookup of
+    that kind, then only the runs that changed. In memory: 8 to 12 bytes per key (a
+    posting, and a directory for big runs), so about 400 MB for a million stories (32 bands
+    each) once :meth:`near` was called, under 50 MB for URL and text lookups only.
     """
 
     def __init__(self, path: str | Path, hasher: MinHasher | None = None, *, cache_mib: int = 64) -> None:
@@ -247,6 +374,8 @@ class DedupIndex:
         self.hasher = hasher or MinHasher()
         self.cache_mib = cache_mib
         self._db: sqlite3.Connection | None = None
+        self._runs: dict[str, dict[int, _Run]] = {}  # kind -> its runs by id, once looked up
+        self._versions: dict[str, int] = {}  # kind -> PRAGMA data_version its runs were read at
 
     def open(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -257,24 +386,49 @@ class DedupIndex:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(f"PRAGMA cache_size=-{self.cache_mib * 1024}")
             db.execute("PRAGMA busy_timeout=30000")
+            self._check_layout(db)
             db.executescript(_SCHEMA)
             self._load_params(db)
         except BaseException:
             db.close()
             raise
         self._db = db
+        self._runs, self._versions = {}, {}
         return self
+
+    @staticmethod
+    def _check_layout(db: sqlite3.Connection) -> None:
+        """An index of an older layout (one B-tree row per key and per LSH band) is emptied,
+        its batches unlisted: the archive writer indexes them all again when it opens."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            layout = None
+            if "meta" in tables:
+                layout = db.execute("SELECT value FROM meta WHERE name = 'layout'").fetchone()
+            if tables & set(_OLD_TABLES) and (layout is None or layout[0] != LAYOUT):
+                for table in _OLD_TABLES:
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                if "batches" in tables:
+                    db.execute("DELETE FROM batches")
+                if "meta" in tables:
+                    db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('layout', ?)", (LAYOUT,))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def _load_params(self, db: sqlite3.Connection) -> None:
         stored = dict(db.execute("SELECT name, value FROM meta").fetchall())
-        if not stored:
+        if "minhash" not in stored:
             db.execute("BEGIN IMMEDIATE")
             stored = dict(db.execute("SELECT name, value FROM meta").fetchall())
-            if not stored:  # a new index, or one from before near-duplicate detection
-                db.executemany("INSERT INTO meta (name, value) VALUES (?, ?)", self.hasher.params().items())
+            if "minhash" not in stored:  # a new index, or one from before near-duplicate detection
+                db.executemany("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+                               [*self.hasher.params().items(), ("layout", LAYOUT)])
                 # batches indexed without signatures are indexed again by the writer's recovery
                 db.execute("DELETE FROM batches")
-                stored = self.hasher.params()
+                stored = {**self.hasher.params(), "layout": LAYOUT}
             db.execute("COMMIT")
         if stored.get("minhash") != self.hasher.params()["minhash"]:
             raise IndexMismatch(f"dedup index {self.path} uses MinHash {stored.get('minhash')!r}, unknown to this version")
@@ -292,6 +446,7 @@ class DedupIndex:
         if self._db is not None:
             self._db.close()
             self._db = None
+        self._runs, self._versions = {}, {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -299,74 +454,190 @@ class DedupIndex:
             raise RuntimeError(f"dedup index {self.path} is not open")
         return self._db
 
+    # -- lookups ------------------------------------------------------------------------
+
     def article_for_url(self, key: str) -> str | None:
-        row = self.db.execute("SELECT article_id FROM url_keys WHERE key = ?", (key,)).fetchone()
+        row = self._keyed_row("url", key, "article_id")
         return row[0] if row else None
 
     def article_for_text(self, fingerprint: str) -> str | None:
-        row = self.db.execute("SELECT article_id FROM fingerprints WHERE fp = ?", (fingerprint,)).fetchone()
+        row = self._keyed_row("text", fingerprint, "article_id")
         return row[0] if row else None
 
     def story(self, article_id: str) -> Story | None:
-        row = self.db.execute(
-            "SELECT source, original_publisher FROM stories WHERE article_id = ?", (article_id,)
-        ).fetchone()
+        row = self._keyed_row("story", article_id, "source, original_publisher")
         return Story(article_id, row[0], row[1]) if row else None
+
+    def _keyed_row(self, kind: str, value: str, columns: str) -> tuple | None:
+        """The first row (in the order rows were added) of the kind's table for ``value``."""
+        numbers = self._lookup(kind, np.array([_hash32(value)], dtype=np.uint64))
+        if not numbers:
+            return None
+        table, column = _KEYED[kind]
+        return self.db.execute(
+            f"SELECT {columns} FROM {table} WHERE n IN ({','.join('?' * len(numbers))}) AND {column} = ? "
+            "ORDER BY n LIMIT 1",
+            [*numbers, value],
+        ).fetchone()
 
     def near(self, signature: np.ndarray, threshold: float) -> NearMatch | None:
         """The most similar stored article whose estimated Jaccard similarity is at least
         ``threshold``, among those sharing an LSH band with ``signature``."""
-        keys = self.hasher.band_keys(signature)
-        marks = ",".join("?" * len(keys))
+        numbers = self._lookup(_BAND, np.sort(self.hasher.band_key_array(signature) >> np.uint64(32)))
+        if not numbers:
+            return None
         rows = self.db.execute(
             f"SELECT article_id, source, original_publisher, signature FROM stories WHERE n IN "
-            f"(SELECT n FROM bands WHERE key IN ({marks}))",
-            keys,
+            f"({','.join('?' * len(numbers))}) ORDER BY n",
+            sorted(numbers),
         ).fetchall()
         packed = self.hasher.packed(signature)
         return _best(self.hasher, packed, ((Story(r[0], r[1], r[2]), r[3]) for r in rows), threshold)
 
+    def _lookup(self, kind: str, tops: np.ndarray) -> set[int]:
+        """Row numbers of the kind's postings with one of ``tops`` (sorted uint64)."""
+        found: set[int] = set()
+        keys = tops << np.uint64(32)
+        ends = keys | _LOW32
+        for run in self._kind_runs(kind):
+            run.lookup(keys, ends, found)
+        return found
+
+    def _kind_runs(self, kind: str) -> Iterable[_Run]:
+        """The kind's runs as committed now: read once, then only the runs added since by
+        another connection (``PRAGMA data_version`` tells; :meth:`add_batch` updates the
+        ones of this connection)."""
+        db = self.db
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        runs = self._runs.get(kind)
+        if runs is None or version != self._versions.get(kind):
+            snapshot = not db.in_transaction
+            if snapshot:
+                db.execute("BEGIN")  # one snapshot for the list and the runs read
+            try:
+                ids = [row[0] for row in db.execute("SELECT id FROM runs WHERE kind = ? ORDER BY id", (kind,))]
+                # runs merged away go before the merged one comes in (less memory at once)
+                runs = self._runs[kind] = {i: run for i, run in (runs or {}).items() if i in ids}
+                for i in ids:
+                    if i not in runs:
+                        runs[i] = _Run(_read_run(db, i))
+            finally:
+                if snapshot:
+                    db.execute("COMMIT")
+            self._versions[kind] = version
+        return runs.values()
+
     def indexed_batches(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT path FROM batches")}
 
+    # -- writing ------------------------------------------------------------------------
+
     def add_batch(self, path: str, entries: Iterable[IndexEntry | Sequence]) -> None:
-        """Index a committed batch in one transaction (all of it, or nothing)."""
+        """Index a committed batch in one transaction (all of it, or nothing). A URL key,
+        fingerprint or story already indexed keeps its article."""
         db = self.db
         hasher = self.hasher
+        changes: list[tuple[str, int, np.ndarray | None]] = []
         db.execute("BEGIN IMMEDIATE")
         try:
             count = 0
-            band_rows: list[tuple[int, int]] = []
+            urls: dict[str, str] = {}
+            texts: dict[str, str] = {}
+            stories: dict[str, IndexEntry] = {}
             for entry in entries:
                 entry = IndexEntry(*entry)
                 count += 1
-                db.executemany(
-                    "INSERT OR IGNORE INTO url_keys (key, article_id) VALUES (?, ?)",
-                    [(k, entry.article_id) for k in entry.url_keys],
-                )
+                for key in entry.url_keys:
+                    urls.setdefault(key, entry.article_id)
                 if entry.fingerprint is not None:
-                    db.execute(
-                        "INSERT OR IGNORE INTO fingerprints (fp, article_id) VALUES (?, ?)",
-                        (entry.fingerprint, entry.article_id),
-                    )
-                if entry.text is None:
-                    continue
-                signature = hasher.signature(entry.text)
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO stories (article_id, source, original_publisher, signature) "
-                    "VALUES (?, ?, ?, ?)",
-                    (entry.article_id, entry.source, entry.original_publisher, hasher.packed(signature)),
-                )
-                if cur.rowcount:
-                    n = cur.lastrowid
-                    band_rows.extend((k, n) for k in hasher.band_keys(signature))
-            band_rows.sort()  # B-tree inserts in key order touch each page once
-            db.executemany("INSERT OR IGNORE INTO bands (key, n) VALUES (?, ?)", band_rows)
+                    texts.setdefault(entry.fingerprint, entry.article_id)
+                if entry.signature is not None or entry.text is not None:
+                    stories.setdefault(entry.article_id, entry)
+            # what is indexed already keeps its article: look the batch's keys up first
+            urls = self._unknown("url", urls)
+            texts = self._unknown("text", texts)
+            stories = self._unknown("story", stories)
+            for kind, rows in (("url", list(urls.items())), ("text", list(texts.items()))):
+                if rows:
+                    table, column = _KEYED[kind]
+                    numbers = self._append(db, f"INSERT INTO {table} (n, {column}, article_id) VALUES (?, ?, ?)",
+                                           table, rows)
+                    tops = np.array([_hash32(value) for value, _ in rows], dtype=np.uint64)
+                    self._add_postings(db, kind, _postings(tops, numbers), changes)
+            if stories:
+                signatures = np.stack([e.signature if e.signature is not None
+                                       else hasher.signature(e.text)  # type: ignore[arg-type]
+                                       for e in stories.values()])
+                rows = [(e.article_id, e.source, e.original_publisher, hasher.packed(s))
+                        for e, s in zip(stories.values(), signatures, strict=True)]
+                numbers = self._append(db, "INSERT INTO stories (n, article_id, source, original_publisher, signature) "
+                                       "VALUES (?, ?, ?, ?, ?)", "stories", rows)
+                tops = np.array([_hash32(article_id) for article_id in stories], dtype=np.uint64)
+                self._add_postings(db, "story", _postings(tops, numbers), changes)
+                bands = hasher.band_key_array(signatures) >> np.uint64(32)
+                self._add_postings(db, _BAND, _postings(bands, numbers), changes)
             db.execute("INSERT OR REPLACE INTO batches (path, records) VALUES (?, ?)", (path, count))
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        for kind, run_id, data in changes:  # this connection's own commit leaves its data_version as it was
+            if (runs := self._runs.get(kind)) is not None:
+                if data is None:
+                    runs.pop(run_id, None)
+                else:
+                    runs[run_id] = _Run(data)
+
+    def _unknown(self, kind: str, wanted: dict[str, _V]) -> dict[str, _V]:
+        """The items of ``wanted`` whose key the kind's table does not hold yet."""
+        if not wanted:
+            return wanted
+        numbers = self._lookup(kind, np.unique(np.array([_hash32(v) for v in wanted], dtype=np.uint64)))
+        if not numbers:
+            return wanted
+        table, column = _KEYED[kind]
+        known: set[str] = set()
+        numbers_list = sorted(numbers)
+        for start in range(0, len(numbers_list), 500):  # bound on SQL parameters
+            chunk = numbers_list[start : start + 500]
+            known.update(row[0] for row in self.db.execute(
+                f"SELECT {column} FROM {table} WHERE n IN ({','.join('?' * len(chunk))})", chunk))
+        return {value: item for value, item in wanted.items() if value not in known}
+
+    @staticmethod
+    def _append(db: sqlite3.Connection, sql: str, table: str, rows: list[tuple]) -> np.ndarray:
+        """Append rows numbered after the table's last; their numbers."""
+        first = db.execute(f"SELECT coalesce(max(n), 0) + 1 FROM {table}").fetchone()[0]
+        db.executemany(sql, ((first + i, *row) for i, row in enumerate(rows)))
+        return np.arange(first, first + len(rows), dtype=np.uint64)
+
+    def _add_postings(self, db: sqlite3.Connection, kind: str, postings: np.ndarray,
+                      changes: list[tuple[str, int, np.ndarray | None]]) -> None:
+        """Merge sorted postings into the kind's run of level 0; a run grown past its
+        level's size goes down into the next level's run, and past the last level stays a
+        run of its own. ``changes``: (kind, run id, the run stored or None for one removed)."""
+        for level, size in enumerate(LEVEL_POSTINGS):
+            row = db.execute("SELECT id FROM runs WHERE kind = ? AND level = ?", (kind, level)).fetchone()
+            if row is not None:
+                postings = _merge(self._stored_run(db, kind, row[0]), postings)
+                db.execute("DELETE FROM runs WHERE id = ?", row)
+                changes.append((kind, row[0], None))
+            if postings.size <= size:
+                break
+        else:
+            level = len(LEVEL_POSTINGS)
+        cur = db.execute("INSERT INTO runs (kind, level, postings, data) VALUES (?, ?, ?, zeroblob(?))",
+                         (kind, level, postings.size, postings.nbytes))
+        with db.blobopen("runs", "data", cur.lastrowid) as blob:  # type: ignore[arg-type]
+            raw = postings.view(np.uint8)
+            for start in range(0, raw.size, _CHUNK):  # no copy of the whole run
+                blob.write(raw[start : start + _CHUNK])
+        changes.append((kind, cur.lastrowid, postings))  # type: ignore[arg-type]
+
+    def _stored_run(self, db: sqlite3.Connection, kind: str, run_id: int) -> np.ndarray:
+        if (runs := self._runs.get(kind)) is not None and run_id in runs:
+            return runs[run_id].data
+        return _read_run(db, run_id)
 
 
 # -- memory --------------------------------------------------------------------------------
@@ -412,10 +683,12 @@ class MemoryIndex:
             self._urls.setdefault(key, entry.article_id)
         if entry.fingerprint is not None:
             self._texts.setdefault(entry.fingerprint, entry.article_id)
-        if entry.text is None or entry.article_id in self._stories:
+        if signature is None:
+            signature = entry.signature
+        if (entry.text is None and signature is None) or entry.article_id in self._stories:
             return
         if signature is None:
-            signature = self.hasher.signature(entry.text)
+            signature = self.hasher.signature(entry.text)  # type: ignore[arg-type]
         story = Story(entry.article_id, entry.source, entry.original_publisher)
         self._stories[entry.article_id] = (story, self.hasher.packed(signature))
         for key in self.hasher.band_keys(signature):
