@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,8 +58,16 @@ def _cpu(r: resource.struct_rusage) -> float:
 # -- children --------------------------------------------------------------------------
 
 
-def child_crawl(mode: str, sources: str, proxy: str, archive: str) -> dict[str, Any]:
+def child_crawl(mode: str, sources: str, proxy: str, archive: str, index: str | None = None) -> dict[str, Any]:
+    from archive.writer import STATE
     from crawler.runner import crawl_settings, run_crawl
+
+    if index:
+        # start from a filled dedup index (benchmarks/dedup.py): the crawl then runs with it open
+        state = Path(archive) / STATE
+        state.mkdir(parents=True, exist_ok=True)
+        for part in Path(index).parent.glob(Path(index).name + "*"):
+            shutil.copyfile(part, state / part.name.replace(Path(index).name, "index.sqlite"))
 
     overrides: dict[str, Any] = {
         "PROXY_URL": proxy,
@@ -209,7 +218,7 @@ def _run_child(args: list[str], log: Path) -> dict[str, Any]:
     return result
 
 
-def run_mode(mode: str, size: int, tmp: Path) -> dict[str, Any]:
+def run_mode(mode: str, size: int, tmp: Path, index: Path | None = None) -> dict[str, Any]:
     log = tmp / f"{mode}.log"
     if mode == "extract":
         result = _run_child(["--child", "extract", "--size", str(size)], log)
@@ -218,10 +227,8 @@ def run_mode(mode: str, size: int, tmp: Path) -> dict[str, Any]:
     sources = tmp / f"{mode}-sources.toml"
     server = _Server(size, sources)
     try:
-        result = _run_child(
-            ["--child", mode, "--sources", str(sources), "--proxy", server.url, "--archive", str(tmp / f"{mode}-archive")],
-            log,
-        )
+        args = ["--child", mode, "--sources", str(sources), "--proxy", server.url, "--archive", str(tmp / f"{mode}-archive")]
+        result = _run_child([*args, "--index", str(index)] if index else args, log)
         result["cpu_server"] = server.used()
     finally:
         server.stop()
@@ -238,13 +245,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources", help=argparse.SUPPRESS)
     parser.add_argument("--proxy", help=argparse.SUPPRESS)
     parser.add_argument("--archive", help=argparse.SUPPRESS)
+    parser.add_argument("--index", type=Path, help="start each crawl's archive from a copy of this dedup index "
+                        "(e.g. one filled by benchmarks/dedup.py), to measure the crawl with a big index open")
     args = parser.parse_args(argv)
 
     if args.child == "extract":
         print(json.dumps(child_extract(args.size)))
         return 0
     if args.child:
-        print(json.dumps(child_crawl(args.child, args.sources, args.proxy, args.archive)))
+        print(json.dumps(child_crawl(args.child, args.sources, args.proxy, args.archive, args.index)))
         return 0
 
     from newsweb import NewsWeb
@@ -263,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="newsarchive-bench-crawl-") as tmp:
         for mode in modes:
-            results[mode] = r = run_mode(mode, size, Path(tmp))
+            results[mode] = r = run_mode(mode, size, Path(tmp), args.index if mode != "extract" else None)
             r["load"] = os.getloadavg()[0]
 
     print()

@@ -30,6 +30,11 @@ new process takes to open the index and answer its first URL lookup and its firs
 Baselines measured in the same run on ``min(N, 100000)`` stories: :class:`MemoryIndex`
 (dicts in memory) and one SQLite row per LSH band (the index's layout before LSH runs).
 Each fill runs in a process of its own, so that its peak RSS is its own.
+
+Part 3, the crawl with that index open: ``benchmarks/crawl.py``'s whole-pipeline crawl of
+``--crawl-pages`` local news web pages, into an archive whose ``state/index.sqlite`` is a
+copy of the filled index (the spider, the dedup stage and the archive writer each open it);
+printed: the peak RSS of the crawling process (its own ``ru_maxrss``).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
 import random  # noqa: E402
@@ -557,7 +563,23 @@ def _size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
 
 
-def run_scale(signatures: int, batch: int, threshold: float, workdir: Path) -> bool:
+def crawl_with_index(index: Path, pages: int, workdir: Path) -> dict:
+    """A real crawl of the local news web (benchmarks/crawl.py's ``pool`` run: the whole
+    pipeline, its own process) into an archive whose dedup index is a copy of ``index``: the
+    spider, the dedup stage and the archive writer each open it, as in a crawl."""
+    spec = importlib.util.spec_from_file_location("bench_crawl", Path(__file__).with_name("crawl.py"))
+    assert spec and spec.loader
+    bench_crawl = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_crawl)
+    from newsweb import NewsWeb
+
+    fixed = sum(1 for a in NewsWeb(size=0).articles if not a.disallowed and not a.fault)
+    run = workdir / "crawl"
+    run.mkdir()
+    return bench_crawl.run_mode("pool", max(pages - fixed, 0), run, index)
+
+
+def run_scale(signatures: int, batch: int, threshold: float, workdir: Path, crawl_pages: int = 300) -> bool:
     print(f"\n== Part 2: {signatures:,} stories into a DedupIndex, batches of {batch}, near() before each insert")
     path = workdir / "scale" / "index.sqlite"
     path.parent.mkdir()
@@ -594,6 +616,13 @@ def run_scale(signatures: int, batch: int, threshold: float, workdir: Path) -> b
         (f"peak RSS {ours['peak_rss_mb']:,.0f} MB <= {TARGET_RSS_MB:,}", ours["peak_rss_mb"] <= TARGET_RSS_MB),
         (f"reopen {again['near_s']:.2f} s < {TARGET_REOPEN_S}", again["near_s"] < TARGET_REOPEN_S),
     ]
+    if crawl_pages:
+        print(f"\n== Part 3: a crawl of {crawl_pages:,} local news web pages (whole pipeline) with this index open")
+        c = crawl_with_index(path, crawl_pages, workdir)
+        print(f"crawl: {c['pages']:,} pages, {c['stored']:,} stored, {c['finish_reason']}, {c['seconds']:.1f} s; "
+              f"peak RSS of the crawling process {c['rss_crawl_mb']:,.0f} MB (its extraction workers "
+              f"{c['rss_workers_mb']:,.0f} MB more, sampled)")
+        checks.append((f"crawl RSS {c['rss_crawl_mb']:,.0f} MB <= {TARGET_RSS_MB:,}", c["rss_crawl_mb"] <= TARGET_RSS_MB))
     print(f"targets ({signatures:,} stories): " + "; ".join(f"{t} {'yes' if ok else 'NO'}" for t, ok in checks))
     return all(ok for _, ok in checks)
 
@@ -610,6 +639,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=500, help="stories per add_batch transaction")
     parser.add_argument("--skip-eval", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--crawl-pages", type=int, default=300,
+                        help="pages of the crawl run with the filled index open (0: no crawl)")
     args = parser.parse_args(argv)
     if not args.skip_eval and not (args.aeb / "ground-truth.json").is_file():
         print(f"error: no ground-truth.json in {args.aeb}", file=sys.stderr)
@@ -621,7 +652,7 @@ def main(argv: list[str] | None = None) -> int:
             docs = seed_docs() + aeb_docs(args.aeb, args.limit)
             print_evaluation(evaluate(docs, thresholds, workdir), DEFAULT_THRESHOLD)
         if not args.skip_scale:
-            run_scale(args.signatures, args.batch, DEFAULT_THRESHOLD, workdir)
+            run_scale(args.signatures, args.batch, DEFAULT_THRESHOLD, workdir, args.crawl_pages)
     return 0
 
 
