@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 _WORD = re.compile(r"(?:[^\W_]\.){2,}|[^\W_]+(?:['.][^\W_]+)*|(?:[,;:!?()\[\]\"“”«»—–|]|\.(?!\w)|\n)")
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
+_APOSTROPHES = (("’", "'"), ("‘", "'"), ("`", "'"))
 _SLUG_SPLIT = re.compile(r"[^A-Za-z0-9]+")
 
 # Function words and the commonest verbs of reporting: never a feature, and a phrase
@@ -42,6 +43,7 @@ _US = re.compile(r"\bUS\b")
 _HAS_DIGIT = re.compile(r"\d")
 
 
+@lru_cache(maxsize=1 << 18)  # a pure function of the token; bounded, so memory stays flat
 def _normalise(token: str) -> str | None:
     """A lower-cased token as a feature word, or None (break, stop word, number)."""
     if not token[0].isalnum():
@@ -56,14 +58,10 @@ def _normalise(token: str) -> str | None:
 
 def words(text: str) -> list[str | None]:
     """The text's words in order; ``None`` stands for a stop word or number (a phrase break)."""
-    text = _US.sub("U.S", text.translate(_APOSTROPHES)).lower()
-    known: dict[str, str | None] = {}
-    out: list[str | None] = []
-    for token in _WORD.findall(text):
-        if token not in known:
-            known[token] = _normalise(token)
-        out.append(known[token])
-    return out
+    # str.replace is several times faster than str.translate on long texts
+    for curly, straight in _APOSTROPHES:
+        text = text.replace(curly, straight)
+    return [_normalise(token) for token in _WORD.findall(_US.sub("U.S", text).lower())]
 
 
 def features(text: str) -> Counter[str]:
