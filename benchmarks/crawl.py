@@ -7,9 +7,11 @@ Serves the local news web (``newsweb``) with about N article pages from a separa
 subprocess (Twisted's reactor cannot restart):
 
 - ``pool``: the whole pipeline with the project's settings (extraction in worker processes),
-  into a temporary archive;
+  into a temporary archive, with a job directory as ``newsarchive crawl`` has by default
+  (the frontier on disk);
 - ``inline``: the same with ``EXTRACT_WORKERS=0`` (extraction on the reactor thread);
-- ``scrapy``: the same spider with no item pipelines (fetching and building pages only);
+- ``scrapy``: the same spider with no item pipelines and no job directory (plain Scrapy:
+  fetching and building pages only);
 - ``extract``: extraction alone, one process on one core, over the same pages (rendered
   in-process; only the extractor's CPU time is counted).
 
@@ -79,6 +81,10 @@ def child_crawl(mode: str, sources: str, proxy: str, archive: str, index: str | 
         "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
         "LOG_LEVEL": "WARNING",
     }
+    if mode in ("pool", "inline"):
+        # as `newsarchive crawl` runs by default: a job directory, so the frontier (requests
+        # waiting to be fetched) is on disk, not in memory; Scrapy alone runs as plain Scrapy
+        overrides["JOBDIR"] = str(Path(archive) / STATE / "job")
     if mode == "inline":
         overrides["EXTRACT_WORKERS"] = 0
     elif mode == "scrapy":

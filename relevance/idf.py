@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 _FLOOR = 1e-8
+CACHE_MAX = 100_000  # features whose idf is remembered (about 15 MB)
 
 
 class GeneralEnglishIdf:
@@ -47,5 +48,7 @@ class GeneralEnglishIdf:
             return cached
         first, _, second = feature.partition(" ")
         value = (self.word(first) + self.word(second)) / 2 if second else self.word(first)
+        if len(self._cache) >= CACHE_MAX:
+            self._cache.clear()  # phrases are endless: keep memory flat on a long crawl
         self._cache[feature] = value
         return value

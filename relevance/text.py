@@ -43,7 +43,7 @@ _US = re.compile(r"\bUS\b")
 _HAS_DIGIT = re.compile(r"\d")
 
 
-@lru_cache(maxsize=1 << 18)  # a pure function of the token; bounded, so memory stays flat
+@lru_cache(maxsize=1 << 16)  # a pure function of the token; bounded, so memory stays flat
 def _normalise(token: str) -> str | None:
     """A lower-cased token as a feature word, or None (break, stop word, number)."""
     if not token[0].isalnum():
