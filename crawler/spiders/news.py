@@ -49,6 +49,7 @@ from crawler.discovery import (
     parse_sitemap,
     robots_sitemaps,
 )
+from crawler.request import NewsRequest
 from crawler.state import STATE_FILE, CrawlState
 from pipelines.outcomes import count
 from pipelines.warc import http_exchange
@@ -215,7 +216,7 @@ class NewsSpider(scrapy.Spider):
                 headers["If-None-Match"] = etag
             if modified:
                 headers["If-Modified-Since"] = modified
-        return scrapy.Request(
+        return NewsRequest(
             url,
             callback=self.parse_document,
             errback=self.on_error,
@@ -241,7 +242,7 @@ class NewsSpider(scrapy.Spider):
         if self._already_archived(link.url):
             count(self.crawler.stats, "discovery/skipped_seen", source)
             return
-        yield scrapy.Request(
+        yield NewsRequest(
             link.url,
             callback=self.parse_article,
             errback=self.on_error,
