@@ -13,11 +13,14 @@ subprocess (Twisted's reactor cannot restart):
 - ``scrapy``: the same spider with no item pipelines and no job directory (plain Scrapy:
   fetching and building pages only);
 - ``extract``: extraction alone, one process on one core, over the same pages (rendered
-  in-process; only the extractor's CPU time is counted).
+  in-process; only the extractor's CPU time is counted);
+- ``extract-all``: the same on every core at once, one process per core: the CPU a page
+  costs when every core is busy, as in the pipeline (on a shared host, more than alone).
 
 It prints pages/s, CPU seconds per page and peak RSS for each, then the machine limit
 ``cores / (CPU per page of scrapy, its server included, + CPU per page of extract)`` and the
-pipeline's share of it. RSS: "crawl" is the crawling process alone (its own exact peak,
+pipeline's share of it, and the same limit with ``extract-all`` in place of ``extract``.
+RSS: "crawl" is the crawling process alone (its own exact peak,
 ``ru_maxrss``); "workers" the peak of the sum of its child processes (the extraction workers
 and multiprocessing's resource tracker), and "total" the peak of the crawling process and
 its children together, both sampled every 0.2 s.
@@ -37,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from pathlib import Path
 from typing import Any
@@ -46,12 +50,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # (benchmarks/extraction.py, ...) would hide the packages of the same name.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path.insert(0, str(ROOT))
-MODES = ("pool", "inline", "scrapy", "extract")
+MODES = ("pool", "inline", "scrapy", "extract", "extract-all")
+EXTRACT_MODES = ("extract", "extract-all")
 DESCRIPTION = {
     "pool": "whole pipeline, extraction pool",
     "inline": "whole pipeline, extraction inline",
     "scrapy": "(b) Scrapy alone, no pipelines",
     "extract": "(c) extraction alone, 1 core",
+    "extract-all": "(c) on every core at once",
 }
 
 
@@ -232,6 +238,17 @@ def run_mode(mode: str, size: int, tmp: Path, index: Path | None = None) -> dict
         result = _run_child(["--child", "extract", "--size", str(size)], log)
         result["cpu"] = result["cpu_extract"]
         return result
+    if mode == "extract-all":
+        # (c) once per core, all at the same time: what one core gives when every core works
+        # (on a shared host, less than alone; the machine limit assumes it is the same)
+        cores = os.cpu_count() or 1
+        with ThreadPoolExecutor(cores) as pool:
+            parts = list(pool.map(lambda i: _run_child(["--child", "extract", "--size", str(size)], tmp / f"{mode}-{i}.log"),
+                                  range(cores)))
+        pages = sum(r["pages"] for r in parts)
+        cpu = sum(r["cpu_extract"] for r in parts)
+        return {"pages": pages // cores, "seconds": max(r["seconds"] for r in parts), "cpu": cpu / cores,
+                "cpu_extract": cpu / cores, "rss_crawl_mb": max(r["rss_crawl_mb"] for r in parts)}
     sources = tmp / f"{mode}-sources.toml"
     server = _Server(size, sources)
     try:
@@ -284,12 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     for round_ in range(args.repeat):
         for mode in modes:  # round-robin: a disturbance on the shared machine hits every mode alike
             with tempfile.TemporaryDirectory(prefix="newsarchive-bench-crawl-") as tmp:
-                r = run_mode(mode, size, Path(tmp), args.index if mode != "extract" else None)
+                r = run_mode(mode, size, Path(tmp), args.index if mode not in EXTRACT_MODES else None)
             r["load"] = os.getloadavg()[0]
             runs[mode].append(r)
     # each mode's least disturbed run: the fastest (for extract alone, the least CPU per page)
     results = {
-        mode: max(rs, key=lambda r: r["pages"] / r["seconds"]) if mode != "extract"
+        mode: max(rs, key=lambda r: r["pages"] / r["seconds"]) if mode not in EXTRACT_MODES
         else min(rs, key=lambda r: r["cpu"] / (r["pages"] or 1))
         for mode, rs in runs.items()
     }
@@ -310,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"each row: the best of {args.repeat} rounds (modes run round-robin); every round, pages/s "
               f"(extract: CPU ms/page):")
         for mode, rs in runs.items():
-            figures = [f"{1000 * r['cpu'] / (r['pages'] or 1):.1f}" if mode == "extract" else f"{r['pages'] / r['seconds']:.1f}"
+            figures = [f"{1000 * r['cpu'] / (r['pages'] or 1):.1f}" if mode in EXTRACT_MODES else f"{r['pages'] / r['seconds']:.1f}"
                        for r in rs]
             print(f"  {mode:8} {'  '.join(figures)}")
     for mode in ("pool", "inline", "scrapy"):
@@ -340,6 +357,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"{bound:.1f} pages/s = {100 * bound / limit:.0f}% of the machine limit (what the pipeline reaches "
                 f"with every core to itself; it used {pool['cpu'] / pool['seconds']:.2f} of {cores} cores here)"
             )
+    if "scrapy" in results and "extract-all" in results:
+        b = results["scrapy"]["cpu"] / (results["scrapy"]["pages"] or 1)
+        c_all = results["extract-all"]["cpu"] / (results["extract-all"]["pages"] or 1)
+        loaded = cores / (b + c_all)
+        print(f"machine limit with every core busy: {cores} cores / ({1000 * b:.1f} + {1000 * c_all:.1f} ms CPU per page, "
+              f"extraction on all cores at once) = {loaded:.1f} pages/s")
+        if "pool" in results:
+            ours = results["pool"]["pages"] / results["pool"]["seconds"]
+            print(f"pool: {ours:.1f} pages/s = {100 * ours / loaded:.0f}% of it")
     if "pool" in results:
         print(f"pool: peak RSS of the crawling process {results['pool']['rss_crawl_mb']:.0f} MB (target <= 400 MB)")
     return 0
