@@ -61,9 +61,12 @@ def http_exchange(response: Response) -> HttpExchange:
 
 
 class WarcPipeline:
-    def __init__(self, archive_root: Path, stats: StatsCollector, *, max_bytes: int, name: str | None = None) -> None:
+    def __init__(
+        self, archive_root: Path, stats: StatsCollector, *, max_bytes: int, name: str | None = None, gzip_level: int = 6
+    ) -> None:
         self.stats = stats
-        self.writer = WarcWriter(Path(archive_root) / TMP, name=name or new_run_id(), max_bytes=max_bytes)
+        self.writer = WarcWriter(Path(archive_root) / TMP, name=name or new_run_id(), max_bytes=max_bytes,
+                                 gzip_level=gzip_level)
         self._io: ThreadPoolExecutor | None = None
 
     @classmethod
@@ -75,6 +78,7 @@ class WarcPipeline:
             archive_root=parse_archive_uri(s["ARCHIVE_URI"]),
             stats=crawler.stats,
             max_bytes=s.getint("WARC_MAX_BYTES"),
+            gzip_level=s.getint("WARC_GZIP_LEVEL"),
             name=s.get("ARCHIVE_RUN_ID") or None,
         )
         crawler.signals.connect(pipe.closed_files, signal=archive_files_requested)

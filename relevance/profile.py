@@ -85,8 +85,13 @@ class Vectorizer:
         self.idf = idf or GeneralEnglishIdf()
 
     def vector(self, text: str) -> Vector:
-        vec = {f: sublinear_tf(n) * self.idf(f) for f, n in features(text).items()}
-        return _unit({f: w for f, w in vec.items() if w > 0})
+        # sublinear_tf(n) * idf(f), in one loop (this runs for every page and every link)
+        idf, log = self.idf, math.log
+        vec = {}
+        for f, n in features(text).items():
+            if (w := idf(f)) > 0:
+                vec[f] = (1.0 + log(n)) * w
+        return _unit(vec)
 
 
 def _unit(vec: Mapping[str, float]) -> Vector:

@@ -67,8 +67,8 @@ def words(text: str) -> list[str | None]:
 def features(text: str) -> Counter[str]:
     """Counts of the text's features: words, and phrases written "word1 word2"."""
     seq = words(text)
-    counts: Counter[str] = Counter(w for w in seq if w)
-    counts.update(f"{a} {b}" for a, b in zip(seq, seq[1:]) if a and b)
+    counts: Counter[str] = Counter(filter(None, seq))
+    counts.update([f"{a} {b}" for a, b in zip(seq, seq[1:]) if a and b])
     return counts
 
 

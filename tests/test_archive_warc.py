@@ -11,6 +11,7 @@ from archive import ArchiveWriter
 from archive.reader import Archive, manifests
 from archive.warc import WarcWriter, parse_response_record
 from schemas import HttpExchange
+from seeds import SEEDS_DIR
 
 WHEN = datetime(2024, 5, 1, 23, 59, 59, 123456, tzinfo=UTC)
 
@@ -112,3 +113,20 @@ def test_recovery_removes_warc_files_no_manifest_names(tmp_path):
     assert writer.open().orphans_removed == 1
     writer.close()
     assert not stray.exists()
+
+
+def test_the_gzip_level_is_a_setting_and_every_level_reads_back(tmp_path):
+    body = b"".join(b"<p>%s</p>\n" % p.read_bytes() for p in sorted(SEEDS_DIR.glob("*.txt")))
+    sizes = {}
+    for level in (1, 6, 9):
+        w = WarcWriter(tmp_path / f"tmp{level}", name=f"run{level}", gzip_level=level)
+        ref = write(w, 0, body)
+        (closed,) = w.rotate()
+        data = closed.local.read_bytes()
+        sizes[level] = len(data)
+        assert parse_response_record(data[ref.offset : ref.offset + ref.length]).body == body
+        with closed.local.open("rb") as f:
+            assert [r.rec_type for r in ArchiveIterator(f)] == ["warcinfo", "request", "response", "metadata"]
+    assert sizes[1] > max(sizes[6], sizes[9])  # (9 is not always smaller than 6)
+    with pytest.raises(ValueError, match="gzip level must be 1 to 9"):
+        WarcWriter(tmp_path / "bad", name="bad", gzip_level=0)
