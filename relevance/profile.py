@@ -29,8 +29,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from extraction.cleaning import clean_text
 from relevance.idf import GeneralEnglishIdf
 from relevance.text import features, sublinear_tf
@@ -85,13 +83,8 @@ class Vectorizer:
         self.idf = idf or GeneralEnglishIdf()
 
     def vector(self, text: str) -> Vector:
-        # sublinear_tf(n) * idf(f), in one loop (this runs for every page and every link)
-        idf, log = self.idf, math.log
-        vec = {}
-        for f, n in features(text).items():
-            if (w := idf(f)) > 0:
-                vec[f] = (1.0 + log(n)) * w
-        return _unit(vec)
+        idf = self.idf
+        return _unit({f: sublinear_tf(n) * w for f, n in features(text).items() if (w := idf(f)) > 0})
 
 
 def _unit(vec: Mapping[str, float]) -> Vector:
@@ -176,22 +169,11 @@ class TopicProfile:
         )
 
     def __post_init__(self) -> None:
-        norm = _norm(self.weights)
-        object.__setattr__(self, "_norm", norm)
+        object.__setattr__(self, "_norm", _norm(self.weights))
         digest = hashlib.sha256(f"{self.threshold:.6f}".encode())
         for seed in sorted(self.seeds, key=lambda s: s.name):
             digest.update(b"\0" + seed.name.encode() + b"\0" + seed.text.encode())
         object.__setattr__(self, "_fingerprint", digest.hexdigest()[:16])
-        # score() in one pass: a row per profile feature, a column per target (the centroid,
-        # scaled to unit length, then each seed); one more row of zeros for other features
-        targets = [self.weights, *self.seed_vectors]
-        rows = {f: i for i, f in enumerate(sorted(set().union(*targets)))}
-        matrix = np.zeros((len(rows) + 1, len(targets)))
-        for j, (target, scale) in enumerate(zip(targets, [1.0 / norm if norm else 0.0] + [1.0] * len(self.seed_vectors))):
-            for f, w in target.items():
-                matrix[rows[f], j] = w * scale
-        object.__setattr__(self, "_rows", rows)
-        object.__setattr__(self, "_matrix", matrix)
 
     @property
     def fingerprint(self) -> str:
@@ -205,13 +187,7 @@ class TopicProfile:
 
     def score(self, text: str) -> float:
         """Relevance of ``text`` to the topic, in [0, 1]."""
-        # the same as _score(vector, self.weights, self.seed_vectors, self.norm), in one pass
-        vec = self.vectorizer.vector(text)
-        if not vec:
-            return 0.0
-        missing = len(self._rows)
-        dots = np.fromiter(vec.values(), float, len(vec)) @ self._matrix[[self._rows.get(f, missing) for f in vec]]
-        return max(0.0, min(1.0, float(dots.max())))
+        return _score(self.vectorizer.vector(text), self.weights, self.seed_vectors, self._norm)
 
     def is_relevant(self, score: float) -> bool:
         return score >= self.threshold
