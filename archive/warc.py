@@ -38,11 +38,11 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.writer import WARC
-
-GZIP_LEVEL = 6
 from schemas import HttpExchange, RawRef
 
 logger = logging.getLogger(__name__)
+
+GZIP_LEVEL = 6  # the default of WARC_GZIP_LEVEL
 
 _DROPPED_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 

@@ -28,7 +28,7 @@ from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 
 from archive import parse_archive_uri
-from archive.warc import ClosedFile, WarcWriter
+from archive.warc import GZIP_LEVEL, ClosedFile, WarcWriter
 from archive.writer import TMP, new_run_id
 from pipelines.outcomes import count
 from pipelines.signals import archive_files_requested
@@ -62,7 +62,8 @@ def http_exchange(response: Response) -> HttpExchange:
 
 class WarcPipeline:
     def __init__(
-        self, archive_root: Path, stats: StatsCollector, *, max_bytes: int, name: str | None = None, gzip_level: int = 6
+        self, archive_root: Path, stats: StatsCollector, *, max_bytes: int, name: str | None = None,
+        gzip_level: int = GZIP_LEVEL,
     ) -> None:
         self.stats = stats
         self.writer = WarcWriter(Path(archive_root) / TMP, name=name or new_run_id(), max_bytes=max_bytes,

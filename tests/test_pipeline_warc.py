@@ -64,3 +64,14 @@ async def test_pages_get_a_raw_reference_and_quarantine_records_keep_it(tmp_path
 def test_the_stage_is_off_when_disabled():
     with pytest.raises(NotConfigured, match="WARC_ENABLED is off"):
         WarcPipeline.from_crawler(get_crawler(settings_dict={"WARC_ENABLED": False}))
+
+
+def test_the_gzip_level_setting_reaches_the_writer(tmp_path):
+    def level(**settings):
+        settings = {"WARC_ENABLED": True, "WARC_MAX_BYTES": 1 << 20, "ARCHIVE_URI": str(tmp_path), **settings}
+        return WarcPipeline.from_crawler(get_crawler(settings_dict=settings)).writer.gzip_level
+
+    assert level(WARC_GZIP_LEVEL=1) == 1
+    assert level(WARC_GZIP_LEVEL=9) == 9
+    with pytest.raises(ValueError, match="gzip level must be 1 to 9"):
+        level(WARC_GZIP_LEVEL=10)
