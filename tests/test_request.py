@@ -49,3 +49,15 @@ def test_a_function_that_is_not_the_spiders_method_is_refused_as_scrapy_does(tmp
     assert method_name(spider, None) is None
     request = NewsRequest("https://news.test/a")
     assert request.to_dict(spider=spider)["callback"] is None
+
+
+def test_the_spiders_own_methods_are_named_without_searching_the_spider(tmp_path, monkeypatch):
+    spider = _spider(tmp_path)
+
+    def search(obj, func):
+        raise AssertionError("Scrapy's inspect.getmembers search was used")
+
+    monkeypatch.setattr("crawler.request._find_method", search)
+    request = NewsRequest("https://news.test/a", callback=spider.parse_document, errback=spider.on_error)
+    d = request.to_dict(spider=spider)
+    assert (d["callback"], d["errback"]) == ("parse_document", "on_error")
