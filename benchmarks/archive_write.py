@@ -25,8 +25,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+try:  # the repository root is on sys.path (python -m benchmarks.x, tests): see benchmarks/_setup.py
+    from benchmarks._setup import ROOT
+except ModuleNotFoundError:  # python benchmarks/x.py: only this folder is
+    from _setup import ROOT
 
 from archive import ArchiveWriter  # noqa: E402
 from archive.storage import open_storage  # noqa: E402

@@ -40,16 +40,15 @@ import subprocess
 import sys
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, this file's folder would come first on sys.path and its siblings
-# (benchmarks/extraction.py, ...) would hide the packages of the same name.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
-sys.path.insert(0, str(ROOT))
+try:  # the repository root is on sys.path (python -m benchmarks.x, tests): see benchmarks/_setup.py
+    from benchmarks._setup import ROOT
+except ModuleNotFoundError:  # python benchmarks/x.py: only this folder is
+    from _setup import ROOT
 MODES = ("pool", "inline", "scrapy", "extract", "extract-all")
 EXTRACT_MODES = ("extract", "extract-all")
 DESCRIPTION = {

@@ -42,14 +42,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this file's folder would come first on sys.path and its siblings
-# (benchmarks/extraction.py, ...) would hide the packages of the same name.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+try:  # the repository root is on sys.path (python -m benchmarks.x, tests): see benchmarks/_setup.py
+    from benchmarks._setup import DEFAULT_AEB
+except ModuleNotFoundError:  # python benchmarks/x.py: only this folder is
+    from _setup import DEFAULT_AEB
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
 import random  # noqa: E402
@@ -68,12 +66,6 @@ from archive.index import DedupIndex, DedupStore, IndexEntry, MemoryIndex, MinHa
 from newsweb.content import seed_clean_body, seed_story  # noqa: E402
 from seeds import SEEDS_DIR  # noqa: E402
 
-ROOT = _HERE.parent
-# ../shared/benchmarks/aeb from the repository root (one level further up from a worktree)
-DEFAULT_AEB = next(
-    (p for p in (ROOT.parent / "shared/benchmarks/aeb", ROOT.parent.parent / "shared/benchmarks/aeb") if p.is_dir()),
-    ROOT.parent / "shared/benchmarks/aeb",
-)
 DEFAULT_THRESHOLD = 0.5  # DEDUP_NEAR_THRESHOLD's default (pipelines/dedup.py, crawler/settings.py)
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 TARGET_RECALL, TARGET_PRECISION = 0.95, 0.99
@@ -567,10 +559,7 @@ def crawl_with_index(index: Path, pages: int, workdir: Path) -> dict:
     """A real crawl of the local news web (benchmarks/crawl.py's ``pool`` run: the whole
     pipeline, its own process) into an archive whose dedup index is a copy of ``index``: the
     spider, the dedup stage and the archive writer each open it, as in a crawl."""
-    spec = importlib.util.spec_from_file_location("bench_crawl", Path(__file__).with_name("crawl.py"))
-    assert spec and spec.loader
-    bench_crawl = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench_crawl)
+    from benchmarks import crawl as bench_crawl  # the repository root is on sys.path (_setup)
     from newsweb import NewsWeb
 
     fixed = sum(1 for a in NewsWeb(size=0).articles if not a.disallowed and not a.fault)

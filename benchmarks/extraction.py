@@ -22,18 +22,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+try:  # the repository root is on sys.path (python -m benchmarks.x, tests): see benchmarks/_setup.py
+    from benchmarks._setup import DEFAULT_AEB
+except ModuleNotFoundError:  # python benchmarks/x.py: only this folder is
+    from _setup import DEFAULT_AEB
 
 import trafilatura  # noqa: E402
 
 from extraction import ExtractionError, Extractor  # noqa: E402
 from extraction.scoring import PageScore, score_page, score_set  # noqa: E402
 
-AEB = Path("shared", "benchmarks", "aeb")
-# ``../shared/benchmarks/aeb`` from the repository root; from a git worktree nested one level
-# deeper (``/work/wt/issueN``), the nearest ancestor that has it.
-DEFAULT_DATASET = next((d / AEB for d in ROOT.parents if (d / AEB).is_dir()), ROOT.parent / AEB)
 BIG_LOSS = 0.10
 BOOTSTRAP = 1000
 
@@ -79,7 +77,7 @@ def run_extractor(fn: Callable[[str, str], str], pages) -> tuple[dict[str, str],
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument("--dataset", type=Path, default=DEFAULT_AEB)
     parser.add_argument("--limit", type=int, default=None, help="only the first N pages (by key)")
     parser.add_argument("--json", type=Path, default=None, help="write per-page outputs and scores here")
     args = parser.parse_args(argv)

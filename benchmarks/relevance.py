@@ -29,11 +29,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this file's folder would come first on sys.path and its name would hide
-# the ``relevance`` package.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+try:  # the repository root is on sys.path (python -m benchmarks.x, tests): see benchmarks/_setup.py
+    from benchmarks._setup import DEFAULT_AEB, ROOT
+except ModuleNotFoundError:  # python benchmarks/x.py: only this folder is
+    from _setup import DEFAULT_AEB, ROOT
 
 import argparse  # noqa: E402
 import gzip  # noqa: E402
@@ -46,12 +45,6 @@ from extraction import ExtractionError, Extractor  # noqa: E402
 from relevance import TopicProfile, Vectorizer, load_seeds  # noqa: E402
 from seeds import SEEDS_DIR  # noqa: E402
 
-ROOT = _HERE.parent
-# ../shared/benchmarks/aeb from the repository root (one level further up from a worktree)
-DEFAULT_AEB = next(
-    (p for p in (ROOT.parent / "shared/benchmarks/aeb", ROOT.parent.parent / "shared/benchmarks/aeb") if p.is_dir()),
-    ROOT.parent / "shared/benchmarks/aeb",
-)
 
 
 def aeb_texts(aeb: Path, ground_truth: bool = False) -> tuple[dict[str, str], int]:
