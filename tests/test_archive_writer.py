@@ -13,7 +13,7 @@ import pytest
 from archive import ArchiveWriter, DedupIndex, parse_archive_uri, text_fingerprint, url_key
 from archive.reader import manifests, read_articles, read_sightings
 from archive.storage import FileStorage, StorageError, open_storage
-from archive.writer import Recovery
+from archive.writer import Recovery, new_run_id
 from schemas import Article, Sighting
 from schemas.article import article_id, content_sha256
 
@@ -280,3 +280,15 @@ def test_a_refused_publish_keeps_the_batch_spooled_and_a_later_attempt_publishes
     assert [f.path for f in m.files] == ["articles/date=2024-05-01/run1-00001.jsonl.gz"]
     assert [a.id for a in read_articles(tmp_path)] == [make_article(0).id, make_article(1).id]
     assert not spooled.path.exists()
+
+
+def test_run_ids_sort_by_start_time_within_one_second():
+    start = datetime(2026, 12, 1, 22, 45, 57, 0, tzinfo=UTC)
+    ids = [new_run_id(start.replace(microsecond=ms * 1000)) for ms in (0, 1, 2, 500, 999) for _ in range(20)]
+    # the random suffix never decides the order of runs started at different milliseconds
+    started = [ids.index(i) // 20 for i in sorted(ids)]
+    assert started == sorted(started)
+    assert ids[0].startswith("20261201T224557000Z-") and ids[-1].startswith("20261201T224557999Z-")
+    assert new_run_id(datetime(2026, 12, 1, 22, 45, 58, tzinfo=UTC)) > max(ids)
+    # ids of the earlier form (whole seconds) still sort before the next second's runs
+    assert "20261201T224556Z-ffffff" < min(ids)
