@@ -25,7 +25,6 @@ import io
 import logging
 import os
 import threading
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
+from isal import isal_zlib
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -42,7 +42,7 @@ from schemas import HttpExchange, RawRef
 
 logger = logging.getLogger(__name__)
 
-GZIP_LEVEL = 6  # the default of WARC_GZIP_LEVEL
+GZIP_LEVEL = 3  # the default of WARC_GZIP_LEVEL (ISA-L levels 0-3)
 
 _DROPPED_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 
@@ -83,11 +83,14 @@ class _OpenWarc:
 
 
 class _GzipWarcWriter(WARCWriter):
-    """warcio's ``WARCWriter`` with each record its own gzip member, at zlib level 6.
+    """warcio's ``WARCWriter`` with each record its own gzip member, compressed by ISA-L.
 
-    warcio compresses at level 9. On the 181 real pages of the AEB set (174 KB of HTML on
-    average), per page: level 9 4.0 ms, 6 2.5 ms, 4 1.5 ms (files 5% larger than at 6),
-    1 1.0 ms (19% larger); ``WARC_GZIP_LEVEL`` chooses, default 6.
+    The output is plain gzip (any reader takes it); only the compressor differs. warcio
+    compresses with zlib at level 9. Measured on 100 real pages of the AEB set (``zlib`` vs
+    ``isal_zlib``, same run, one core), CPU per page and compressed size: zlib 6 3.2 ms,
+    20.4% of the HTML; ISA-L 3 0.52 ms, 22.8%; ISA-L 1 0.25 ms, 23.9%; ISA-L 0 0.23 ms,
+    25.7%. This runs for every fetched page, on the crawling process: six times less CPU
+    for files 11% larger. ``WARC_GZIP_LEVEL`` chooses the ISA-L level (0-3), default 3.
     """
 
     def __init__(self, out: IO[bytes], *, gzip_level: int = GZIP_LEVEL, **kwargs: object) -> None:
@@ -97,7 +100,7 @@ class _GzipWarcWriter(WARCWriter):
     def write_record(self, record: object, params: object = None) -> None:
         plain = io.BytesIO()
         self._write_warc_record(plain, record)
-        member = zlib.compressobj(self.gzip_level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        member = isal_zlib.compressobj(self.gzip_level, isal_zlib.DEFLATED, isal_zlib.MAX_WBITS + 16)
         self.out.write(member.compress(plain.getbuffer()) + member.flush())
 
 
@@ -120,8 +123,8 @@ class WarcWriter:
     def __init__(self, tmp_dir: Path, *, name: str, max_bytes: int = 256 * 1024 * 1024, gzip_level: int = GZIP_LEVEL) -> None:
         if max_bytes < 1:
             raise ValueError("WARC file size limit must be positive")
-        if not 1 <= gzip_level <= 9:
-            raise ValueError(f"WARC gzip level must be 1 to 9, got {gzip_level}")
+        if not 0 <= gzip_level <= 3:
+            raise ValueError(f"WARC gzip level must be 0 to 3 (ISA-L's levels), got {gzip_level}")
         self.gzip_level = gzip_level
         self.tmp_dir = Path(tmp_dir)
         self.name = name

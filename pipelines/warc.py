@@ -79,7 +79,7 @@ class WarcPipeline:
             archive_root=parse_archive_uri(s["ARCHIVE_URI"]),
             stats=crawler.stats,
             max_bytes=s.getint("WARC_MAX_BYTES"),
-            gzip_level=s.getint("WARC_GZIP_LEVEL"),
+            gzip_level=s.getint("WARC_GZIP_LEVEL", GZIP_LEVEL),
             name=s.get("ARCHIVE_RUN_ID") or None,
         )
         crawler.signals.connect(pipe.closed_files, signal=archive_files_requested)

@@ -71,7 +71,8 @@ def test_the_gzip_level_setting_reaches_the_writer(tmp_path):
         settings = {"WARC_ENABLED": True, "WARC_MAX_BYTES": 1 << 20, "ARCHIVE_URI": str(tmp_path), **settings}
         return WarcPipeline.from_crawler(get_crawler(settings_dict=settings)).writer.gzip_level
 
+    assert level() == 3
+    assert level(WARC_GZIP_LEVEL=0) == 0
     assert level(WARC_GZIP_LEVEL=1) == 1
-    assert level(WARC_GZIP_LEVEL=9) == 9
-    with pytest.raises(ValueError, match="gzip level must be 1 to 9"):
-        level(WARC_GZIP_LEVEL=10)
+    with pytest.raises(ValueError, match="gzip level must be 0 to 3"):
+        level(WARC_GZIP_LEVEL=4)
