@@ -152,9 +152,9 @@ class ExtractPipeline:
             self.boilerplate.save(self.boilerplate_dir)
             self.stats.set_value("extract/boilerplate_sites", len(self.boilerplate.learned()))
         if self._pool is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._pool.close)
+            await self._pool.aclose()
             if self._pool.restarts:
-                self.stats.set_value("extract/pool_restarts", self._pool.restarts)
+                self.stats.set_value("extract/worker_restarts", self._pool.restarts)
 
     def process_item(self, item: object) -> object | Awaitable[object]:
         """The result inline, or an awaitable of it when extraction runs in the pool

@@ -18,7 +18,7 @@ from twisted.internet.defer import Deferred
 from archive.reader import read_articles, read_quarantine
 from extraction import ExtractionError, Extractor
 from pipelines.extract import ExtractPipeline
-from pipelines.extract_pool import ExtractionPool, ExtractionTimeout, WorkerCrashed
+from pipelines.extract_pool import WORKER_NAME, ExtractionPool, ExtractionTimeout, WorkerCrashed
 from schemas import ArticleCandidate, QuarantineRecord
 from tests.conftest import crawl
 from tests.faulty_extractor import CRASH, CRASH_EXIT_CODE, HANG, FaultyExtractor
@@ -44,7 +44,7 @@ def pool():
     try:
         yield pool
     finally:
-        pool.close()
+        pool.terminate()
 
 
 @pytest_twisted.ensureDeferred
@@ -78,7 +78,7 @@ async def test_a_worker_that_hangs_is_killed_after_the_timeout_and_the_pool_reco
 @pytest_twisted.ensureDeferred
 async def test_a_pool_whose_workers_all_died_is_replaced(pool):
     await _aio(pool.extract(HTML, "https://www.news.test/before"))
-    workers = [p for p in multiprocessing.active_children() if p.name == "pebble_pool_worker"]
+    workers = [p for p in multiprocessing.active_children() if p.name == WORKER_NAME]
     assert len(workers) == 1
     os.kill(workers[0].pid, signal.SIGKILL)
     ex = await _aio(pool.extract(HTML, "https://www.news.test/after"))
