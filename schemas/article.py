@@ -1,6 +1,7 @@
 """The archive's main record: one cleaned news article."""
 
 import hashlib
+import itertools
 import re
 from typing import Literal
 
@@ -74,7 +75,8 @@ class Article(BaseModel):
     @field_validator("text")
     @classmethod
     def _text_is_an_article(cls, text: str) -> str:
-        words = len(_WORD.findall(text))
+        # count up to the minimum only: every article would otherwise be tokenised in full
+        words = sum(1 for _ in itertools.islice(_WORD.finditer(text), MIN_TEXT_WORDS))
         if words < MIN_TEXT_WORDS:
             raise ValueError(f"text has {words} words, fewer than the {MIN_TEXT_WORDS} an article needs")
         return text
