@@ -194,6 +194,11 @@ class ExtractionPool:
         self._start_error = ""
         self._idle: asyncio.Event | None = None
 
+    @property
+    def running(self) -> int:
+        """Workers running or starting now."""
+        return len(self._workers)
+
     # -- life cycle
 
     def start(self) -> None:

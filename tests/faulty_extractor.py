@@ -34,3 +34,8 @@ class FaultyExtractor(Extractor):
         if HANG in text or url in self.hang_urls:
             time.sleep(3600)
         return super().extract(html, url, **options)
+
+
+def broken_factory() -> Extractor:
+    """An extractor factory that fails in every worker (a missing model, say)."""
+    raise RuntimeError("no language model here")

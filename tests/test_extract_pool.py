@@ -21,7 +21,7 @@ from pipelines.extract import ExtractPipeline
 from pipelines.extract_pool import WORKER_NAME, ExtractionPool, ExtractionTimeout, WorkerCrashed
 from schemas import ArticleCandidate, QuarantineRecord
 from tests.conftest import crawl
-from tests.faulty_extractor import CRASH, CRASH_EXIT_CODE, HANG, FaultyExtractor
+from tests.faulty_extractor import CRASH, CRASH_EXIT_CODE, HANG, FaultyExtractor, broken_factory
 from tests.test_pipelines import HTML, page
 
 TIMEOUT = 1.0
@@ -155,3 +155,64 @@ async def test_crawl_with_the_pool_quarantines_a_crashing_and_a_hanging_page(new
     stored = Counter(web.article(a.url).story for a in read_articles(tmp_path / "archive"))
     expected = {a.story for a in web.articles if not a.disallowed} - {offtopic[0].story, offtopic[1].story}
     assert stored == Counter({story: 1 for story in expected})
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_page_queued_behind_a_hanging_one_is_not_blamed(pool):
+    # one worker takes two pages at a time: the second waits in its pipe while the first hangs
+    hung, after = await _aio(
+        asyncio.gather(
+            pool.extract(HTML + HANG, "https://www.news.test/hang"),
+            pool.extract(HTML, "https://www.news.test/queued"),
+            return_exceptions=True,
+        )
+    )
+    assert isinstance(hung, ExtractionTimeout)
+    assert after.title == "Xi tells Blinken"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_page_far_larger_than_the_pipe_buffer_goes_through(pool):
+    # 8 MB: the write to the worker's pipe (64 KB) is finished by the loop, never blocking it
+    big = HTML.replace("</body>", "<!-- " + "x" * (8 << 20) + " --></body>")
+    ex = await _aio(pool.extract(big, "https://www.news.test/big"))
+    assert ex.title == "Xi tells Blinken"
+
+
+@pytest_twisted.ensureDeferred
+async def test_workers_are_replaced_after_max_tasks_and_the_pages_carry_on():
+    pool = ExtractionPool(FaultyExtractor, workers=1, timeout=30, max_tasks_per_worker=2)
+    pool.start()
+    pids = set()
+    try:
+        for i in range(5):
+            ex = await _aio(pool.extract(HTML, f"https://www.news.test/{i}"))
+            assert ex.title == "Xi tells Blinken"
+            pids |= {p.pid for p in multiprocessing.active_children() if p.name == WORKER_NAME}
+    finally:
+        pool.terminate()
+    assert len(pids) >= 3  # 5 pages, 2 per worker
+    assert pool.restarts == 0  # a planned replacement is not a restart
+
+
+@pytest_twisted.ensureDeferred
+async def test_closing_lets_the_pages_in_the_pool_finish():
+    pool = ExtractionPool(FaultyExtractor, workers=1, timeout=30)
+    pool.start()
+    pages = [asyncio.ensure_future(pool.extract(HTML, f"https://www.news.test/{i}")) for i in range(4)]
+    await _aio(pool.aclose())
+    assert [p.result().title for p in pages] == ["Xi tells Blinken"] * 4
+    assert not [p for p in multiprocessing.active_children() if p.name == WORKER_NAME]
+
+
+@pytest_twisted.ensureDeferred
+async def test_workers_that_cannot_start_fail_the_pages_with_the_reason_and_are_not_restarted_forever():
+    pool = ExtractionPool(broken_factory, workers=1, timeout=TIMEOUT)
+    pool.start()
+    try:
+        for _ in range(2):
+            with pytest.raises(WorkerCrashed, match="^extraction workers cannot start: RuntimeError: no language model here$"):
+                await _aio(pool.extract(HTML, "https://www.news.test/a"))
+        assert pool.running == 0  # three failed starts in a row: no fourth
+    finally:
+        pool.terminate()
