@@ -66,10 +66,11 @@ EXTRACT_WORKER_MAX_TASKS = 0  # restart a worker after this many pages; 0 = neve
 EXTRACT_SITE_BOILERPLATE = True  # learn lines a site repeats under many stories; drop them (state/boilerplate.json)
 EXTRACT_SITE_BOILERPLATE_MIN_PAGES = 5  # ...once seen in this many different stories of one site
 # Scrapy's items processed in parallel *per response* (default 100). An article response
-# yields one item, and Scrapy starts CONCURRENT_ITEMS asyncio tasks for every response
-# (~5 ms of reactor CPU per page at 100). Pages in flight across responses are bounded by
-# SCRAPER_SLOT_MAX_ACTIVE_SIZE and EXTRACT_MAX_IN_FLIGHT instead.
-CONCURRENT_ITEMS = 8
+# yields exactly one item (crawler/spiders/news.py), other responses only requests, and
+# Scrapy starts CONCURRENT_ITEMS asyncio tasks for every response (~5 ms of reactor CPU per
+# page at 100): one is all a response can use. Pages in flight across responses are bounded
+# by SCRAPER_SLOT_MAX_ACTIVE_SIZE and EXTRACT_MAX_IN_FLIGHT instead.
+CONCURRENT_ITEMS = 1
 # Relevance (relevance/, pipelines/relevance.py, crawler/priority.py): the topic defined by
 # the seed documents. Articles scoring below the threshold are not stored; article requests
 # are fetched best-first.
