@@ -20,6 +20,8 @@ subprocess (Twisted's reactor cannot restart):
 It prints pages/s, CPU seconds per page and peak RSS for each, then the machine limit
 ``cores / (CPU per page of scrapy, its server included, + CPU per page of extract)`` and the
 pipeline's share of it, and the same limit with ``extract-all`` in place of ``extract``.
+With ``--repeat`` above 1 it also prints the pool's share of the limit measured in each
+round (the modes of one round run minutes apart at most) and their median.
 RSS: "crawl" is the crawling process alone (its own exact peak,
 ``ru_maxrss``); "workers" the peak of the sum of its child processes (the extraction workers
 and multiprocessing's resource tracker), and "total" the peak of the crawling process and
@@ -36,6 +38,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -356,6 +359,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"{bound:.1f} pages/s = {100 * bound / limit:.0f}% of the machine limit (what the pipeline reaches "
                 f"with every core to itself; it used {pool['cpu'] / pool['seconds']:.2f} of {cores} cores here)"
             )
+    if args.repeat > 1 and all(m in runs for m in ("pool", "scrapy", "extract")):
+        # the host's speed drifts between minutes: each round's pool against the limit
+        # measured in that same round is a fairer pairing than best against best
+        shares = []
+        for pool_r, scrapy_r, extract_r in zip(runs["pool"], runs["scrapy"], runs["extract"]):
+            limit_r = cores / (scrapy_r["cpu"] / (scrapy_r["pages"] or 1) + extract_r["cpu"] / (extract_r["pages"] or 1))
+            shares.append(100 * (pool_r["pages"] / pool_r["seconds"]) / limit_r)
+        print(f"pool's share of the limit measured in the same round: {'  '.join(f'{x:.0f}%' for x in shares)}; "
+              f"median {statistics.median(shares):.0f}%")
     if "scrapy" in results and "extract-all" in results:
         b = results["scrapy"]["cpu"] / (results["scrapy"]["pages"] or 1)
         c_all = results["extract-all"]["cpu"] / (results["extract-all"]["pages"] or 1)
