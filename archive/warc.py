@@ -100,8 +100,7 @@ class _GzipWarcWriter(WARCWriter):
     def write_record(self, record: object, params: object = None) -> None:
         plain = io.BytesIO()
         self._write_warc_record(plain, record)
-        member = isal_zlib.compressobj(self.gzip_level, isal_zlib.DEFLATED, isal_zlib.MAX_WBITS + 16)
-        self.out.write(member.compress(plain.getbuffer()) + member.flush())
+        self.out.write(isal_zlib.compress(plain.getbuffer(), self.gzip_level, isal_zlib.MAX_WBITS + 16))
 
 
 def _warc_date(when: datetime) -> str:
