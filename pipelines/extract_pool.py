@@ -193,6 +193,7 @@ class ExtractionPool:
         self._start_failures = 0
         self._start_error = ""
         self._idle: asyncio.Event | None = None
+        self._exits: set[asyncio.Task[None]] = set()  # workers taken out, until they are reaped
 
     @property
     def running(self) -> int:
@@ -233,6 +234,7 @@ class ExtractionPool:
         while any(w.process.is_alive() for w in self._workers) and loop.time() < deadline:
             await asyncio.sleep(0.02)
         self.terminate()
+        await asyncio.gather(*self._exits)  # workers replaced during the crawl, reaped
 
     def terminate(self) -> None:
         """Kill the workers now; pages not yet extracted fail."""
@@ -408,17 +410,15 @@ class ExtractionPool:
         crashed = None
         if worker.assigned and worker.ready and worker.current.value == worker.assigned[0].id:
             crashed = worker.assigned.popleft()  # the page it was extracting
-        assert self._loop is not None
-        self._loop.create_task(self._await_exit(worker.process, crashed))
         if not worker.ready and self._start_failures >= START_FAILURES_MAX:
             for task in worker.assigned:
                 _fail(task, self._cannot_start())
             worker.assigned.clear()
-        self._replace(worker)
+        self._replace(worker, crashed=crashed)
 
     async def _await_exit(self, process: Any, crashed: _Task | None) -> None:
-        """Wait for a dead worker's exit code (killing it if it lingers), then fail the page
-        it was extracting with it."""
+        """Wait for a worker taken out to exit (killing it if it lingers) and reap it; fail
+        the page it died on, if any, with its exit code."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _EXIT_WAIT
         while process.exitcode is None and loop.time() < deadline:
@@ -433,9 +433,10 @@ class ExtractionPool:
     def _cannot_start(self) -> WorkerCrashed:
         return WorkerCrashed(f"extraction workers cannot start: {self._start_error}")
 
-    def _replace(self, worker: _Worker) -> None:
+    def _replace(self, worker: _Worker, *, crashed: _Task | None = None) -> None:
         """Take ``worker`` out (pages given to it and not started go back to the front of
-        the queue) and start another in its place."""
+        the queue; ``crashed``, the page it died on, fails once its exit code is known) and
+        start another in its place."""
         for task in reversed(worker.assigned):
             if task.requeued and worker.ready:
                 _fail(task, WorkerCrashed("extraction workers died twice before reaching this page"))
@@ -445,6 +446,10 @@ class ExtractionPool:
         worker.assigned.clear()
         self._retire(worker)
         self._workers.remove(worker)
+        assert self._loop is not None
+        exit_ = self._loop.create_task(self._await_exit(worker.process, crashed))
+        self._exits.add(exit_)
+        exit_.add_done_callback(self._exits.discard)
         if not worker.stopping:
             self.restarts += 1
             logger.info("Extraction worker (pid %s) stopped; starting another", worker.process.pid)
