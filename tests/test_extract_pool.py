@@ -172,10 +172,22 @@ async def test_the_page_queued_behind_a_hanging_one_is_not_blamed(pool):
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_page_far_larger_than_the_pipe_buffer_goes_through(pool):
-    # 8 MB: the write to the worker's pipe (64 KB) is finished by the loop, never blocking it
+async def test_a_page_far_larger_than_the_pipe_buffer_never_blocks_the_loop(pool):
+    # 8 MB for a 64 KB pipe, given to a worker that hangs and never reads it: a blocking
+    # write would stall the loop for good (no time limit, no tick); the loop finishes it
+    # instead, on the worker that replaces the hung one
     big = HTML.replace("</body>", "<!-- " + "x" * (8 << 20) + " --></body>")
-    ex = await _aio(pool.extract(big, "https://www.news.test/big"))
+    events = []
+    asyncio.get_running_loop().call_later(0.2, events.append, "tick")
+
+    async def hang():
+        try:
+            await pool.extract(HTML + HANG, "https://www.news.test/hang")
+        except ExtractionTimeout:
+            events.append("timeout")
+
+    _, ex = await _aio(asyncio.gather(hang(), pool.extract(big, "https://www.news.test/big")))
+    assert events == ["tick", "timeout"]
     assert ex.title == "Xi tells Blinken"
 
 
