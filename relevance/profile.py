@@ -25,13 +25,13 @@ from __future__ import annotations
 import hashlib
 import math
 import statistics
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from extraction.cleaning import clean_text
 from relevance.idf import GeneralEnglishIdf
-from relevance.text import features, sublinear_tf
+from relevance.text import counted, features, sublinear_tf, words
 
 THRESHOLD_FRACTION = 0.5
 SINGLE_SEED_THRESHOLD = 0.05
@@ -77,14 +77,23 @@ def load_seeds(seeds_dir: str | Path) -> list[Seed]:
 
 
 class Vectorizer:
-    """TF-IDF vectors of unit length."""
+    """TF-IDF vectors of unit length: the features of ``relevance/text.py`` weighted
+    ``sublinear_tf(count) * idf``, where a phrase's idf is the mean of its two words' idf."""
 
-    def __init__(self, idf: Callable[[str], float] | None = None) -> None:
+    def __init__(self, idf: GeneralEnglishIdf | None = None) -> None:
         self.idf = idf or GeneralEnglishIdf()
 
     def vector(self, text: str) -> Vector:
-        idf = self.idf
-        return _unit({f: sublinear_tf(n) * w for f, n in features(text).items() if (w := idf(f)) > 0})
+        word_counts, phrase_counts = counted(words(text))
+        idf = {w: self.idf.word(w) for w in word_counts}  # each word looked up once
+        vec: Vector = {}
+        for w, n in word_counts.items():
+            if (x := idf[w]) > 0:
+                vec[w] = sublinear_tf(n) * x
+        for (a, b), n in phrase_counts.items():
+            if (x := (idf[a] + idf[b]) / 2) > 0:  # as GeneralEnglishIdf weighs a phrase
+                vec[f"{a} {b}"] = sublinear_tf(n) * x
+        return _unit(vec)
 
 
 def _unit(vec: Mapping[str, float]) -> Vector:
@@ -216,4 +225,6 @@ def _norm(vec: Mapping[str, float]) -> float:
 def _score(unit: Vector, centroid: Vector, seeds: Iterable[Vector], centroid_norm: float | None = None) -> float:
     """Cosine with the centroid, or with the closest seed if higher (seed vectors are unit)."""
     norm = _norm(centroid) if centroid_norm is None else centroid_norm
-    return max([_cosine(unit, centroid, norm), *(_cosine(unit, s, 1.0) for s in seeds)])
+    # the centroid has every seed's features: the text's other features add nothing to any cosine
+    common = {f: w for f, w in unit.items() if f in centroid}
+    return max([_cosine(common, centroid, norm), *(_cosine(common, s, 1.0) for s in seeds)])

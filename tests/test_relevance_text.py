@@ -30,3 +30,26 @@ def test_slug_text_keeps_the_words_of_a_url_and_drops_ids():
     assert slug_text("http://www.kuna.test/ArticleDetails.aspx?id=3092349&language=en") == (
         "ArticleDetails aspx id language en"
     )
+
+
+def _words_by_one_regex(text):
+    """words() as first written: one findall over the whole text (the reference)."""
+    from relevance.text import _APOSTROPHES, _US, _WORD, _normalise
+
+    for curly, straight in _APOSTROPHES:
+        text = text.replace(curly, straight)
+    return [_normalise(token) for token in _WORD.findall(_US.sub("U.S", text).lower())]
+
+
+def test_words_chunk_by_chunk_are_the_words_of_one_regex_over_the_text():
+    from pathlib import Path
+
+    texts = [
+        "", "\n", "a\n", "\n\nb", "US\tU.S.\u00a0officials\r\nsaid", "end. Next", "e.g. i.e. U.K.'s",
+        "China’s `talks` (with “US”) — today; 3.5% of it|then", "snake_case c_d e.f. a.b.c",
+        "naïve café Ωmega 北京 قال зима", "x\u2028y\u2029z\x85w", "don't  'quoted'  rock'n'roll ... ?!",
+        "tail.\n", "foo.bar. baz.", "___", "a_b", "\u0928\u092e\u0938\u094d\u0924\u0947 world",
+    ]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(Path(__file__).parents[1].joinpath("seeds").glob("*.txt"))]
+    for text in texts:
+        assert words(text) == _words_by_one_regex(text), text[:60]
