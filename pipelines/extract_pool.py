@@ -88,10 +88,28 @@ def _unframe(buffer: bytearray) -> list[bytes]:
 # -- the worker process ------------------------------------------------------------------
 
 
+def _schedule_as_batch() -> None:
+    """Run this process under ``SCHED_BATCH`` where the system has it (Linux).
+
+    A worker is pure CPU. Under the default policy, a worker woken by a new page preempts
+    whatever runs on its core, often the crawl's reactor or the server it fetches from, so
+    the cores switch between processes more often and each process finds its caches cold.
+    ``SCHED_BATCH`` keeps the worker's fair share of CPU but lets it wait for the running
+    process's time slice to end (measured here: about 5% more pages/s on 2 cores; see
+    ``benchmarks/crawl.py``). Where the policy is missing or refused, nothing changes."""
+    if not hasattr(os, "SCHED_BATCH"):
+        return
+    try:
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    except OSError:
+        pass
+
+
 def _worker_main(factory: Callable[[], Any], pages: Connection, results: Connection, current: Any) -> None:
     """Extract pages until the page pipe closes; ``current.value`` is the page being
     extracted (0 between pages)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the crawl to handle
+    _schedule_as_batch()
     try:
         extractor = factory()
     except BaseException as exc:  # noqa: BLE001 - reported to the pool, which names it

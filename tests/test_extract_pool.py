@@ -228,3 +228,13 @@ async def test_workers_that_cannot_start_fail_the_pages_with_the_reason_and_are_
         assert pool.running == 0  # three failed starts in a row: no fourth
     finally:
         pool.terminate()
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's")
+@pytest_twisted.ensureDeferred
+async def test_workers_run_as_batch_processes(pool):
+    await _aio(pool.extract(HTML, "https://www.news.test/a"))  # the worker is up and set
+    workers = [p for p in multiprocessing.active_children() if p.name == WORKER_NAME]
+    assert workers
+    assert {os.sched_getscheduler(p.pid) for p in workers} == {os.SCHED_BATCH}
+    assert os.sched_getscheduler(0) != os.SCHED_BATCH  # the crawl's own process is left as it was
