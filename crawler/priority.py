@@ -3,13 +3,16 @@
 A spider middleware. Every article request (``meta["kind"] == "article"``) is scored
 against the topic profile on what is known before fetching it: ``meta["link_text"]`` (the
 anchor text, or the feed entry's title and summary) and the words of its URL. Its priority
-becomes ``priority + round(score * 1000) - 1000``: articles still come after any discovery
+becomes ``priority + round(score * 100) - 100``: articles still come after any discovery
 request of the same base priority (feeds, sitemaps, listing pages: so the frontier is known
 first), and among themselves the likeliest first. Scrapy's scheduler pops higher priorities
 first (its default queue, ``DownloaderAwarePriorityQueue``, takes turns between sites and
 pops the highest priority within each), so when a crawl is bounded
 (``CLOSESPIDER_PAGECOUNT``, a time limit) each outlet's relevant articles are the ones
-fetched.
+fetched. A hundred levels are plenty to put the likely articles first; with a job directory
+each level in use is a queue file on disk, created when its first request comes and deleted
+when its last one goes, so finer levels (a thousand, at first) cost file churn on every
+request and thousands of files on a large crawl.
 
 Off with ``RELEVANCE_PRIORITY_ENABLED = False`` (or ``RELEVANCE_ENABLED = False``).
 """
@@ -28,7 +31,7 @@ from w3lib.html import remove_tags
 from relevance import RelevanceConfig, TopicProfile
 from relevance.text import slug_text
 
-PRIORITY_SCALE = 1000
+PRIORITY_SCALE = 100
 
 
 class RelevancePriorityMiddleware:

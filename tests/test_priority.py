@@ -41,9 +41,9 @@ async def test_on_topic_links_come_first_and_discovery_before_any_article(middle
     out = await run(middleware, [on_topic, by_slug, off_topic, nothing, feed, item])
     assert out == [on_topic, by_slug, off_topic, nothing, feed, item]
     assert feed.priority == 0
-    assert 0 > on_topic.priority > by_slug.priority > off_topic.priority >= nothing.priority >= -1000
-    assert nothing.priority == -1000
-    assert on_topic.priority == round(on_topic.meta["link_score"] * 1000) - 1000
+    assert 0 > on_topic.priority > by_slug.priority > off_topic.priority >= nothing.priority >= -100
+    assert nothing.priority == -100
+    assert on_topic.priority == round(on_topic.meta["link_score"] * 100) - 100
 
 
 @pytest_twisted.ensureDeferred
