@@ -4,7 +4,7 @@ TF-IDF needs a background corpus saying which words are common anyway. We use th
 frequencies of the ``wordfreq`` package (general English: Wikipedia, subtitles, news, books,
 web text, frozen in 2021): ``idf(word) = log10(1 / frequency) - offset``, at least 0.
 A word wordfreq does not know is taken as rare as its rarest words (1 in 10**8).
-A phrase counts as rare as its two words on average.
+(A phrase counts as rare as its two words on average: ``relevance/profile.py``'s Vectorizer.)
 
 Why not the seeds themselves (five documents: every topic word would look common), the
 benchmark's pages (they are its negatives) or the local news web's off-topic generator (the
@@ -17,11 +17,12 @@ from __future__ import annotations
 import math
 
 _FLOOR = 1e-8
-CACHE_MAX = 100_000  # features whose idf is remembered (about 15 MB)
+CACHE_MAX = 100_000  # words whose idf is remembered (a few MB)
 
 
 class GeneralEnglishIdf:
-    """``idf(feature)`` from general English word frequencies (lazy: wordfreq loads on first use)."""
+    """``word(w)``: a word's idf from general English word frequencies (lazy: wordfreq
+    loads on first use)."""
 
     def __init__(self, offset: float = 1.0) -> None:
         self.offset = offset
@@ -40,15 +41,7 @@ class GeneralEnglishIdf:
             return cached
         freq = self._frequencies().get(word, 0.0)
         value = max(0.0, -math.log10(max(freq, _FLOOR)) - self.offset)
-        self._cache[word] = value
-        return value
-
-    def __call__(self, feature: str) -> float:
-        if (cached := self._cache.get(feature)) is not None:
-            return cached
-        first, _, second = feature.partition(" ")
-        value = (self.word(first) + self.word(second)) / 2 if second else self.word(first)
         if len(self._cache) >= CACHE_MAX:
-            self._cache.clear()  # phrases are endless: keep memory flat on a long crawl
-        self._cache[feature] = value
+            self._cache.clear()  # names and misspellings are endless: keep memory flat on a long crawl
+        self._cache[word] = value
         return value

@@ -127,3 +127,15 @@ def test_an_unreadable_or_empty_seed_file_is_a_clear_error(tmp_path):
     boilerplate.write_text("Read more\nSource link\n\n2024\n")
     with pytest.raises(SeedsError, match=f"^seed {boilerplate}: has no words to learn from$"):
         load_seeds(folder)
+
+
+def test_the_idf_cache_stays_bounded_on_endless_new_words(monkeypatch):
+    from relevance import idf as idf_module
+
+    monkeypatch.setattr(idf_module, "CACHE_MAX", 50)
+    idf = idf_module.GeneralEnglishIdf()
+    first = idf.word("zqxwordnumber0")
+    for i in range(1, 500):
+        idf.word(f"zqxwordnumber{i}")
+        assert len(idf._cache) <= 50
+    assert idf.word("zqxwordnumber0") == first  # forgotten, then the same value again
